@@ -1,0 +1,2 @@
+export { loadConfig, loadConfigOrExit, ConfigError } from './load-config.js'
+export * as env from './variables.js'

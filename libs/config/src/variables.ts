@@ -1,0 +1,64 @@
+import Type from 'typebox'
+
+// The environment variables of DESIGN.md "Configuration", as schema pieces.
+// Each app composes the ones it reads into its own schema (see each app's
+// config.ts), so the names, defaults and checks are written once.
+
+const NATS_SERVER = String.raw`(?:(?:nats|tls)://)?[\w.\-\[\]:@%]+`
+
+export const Host = Type.String({
+  minLength: 1,
+  default: '127.0.0.1',
+  description: 'a host name or IP address to listen on'
+})
+
+export const port = (defaultPort: number) =>
+  Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: defaultPort,
+    description: 'a port number from 0 to 65535'
+  })
+
+export const NatsUrl = Type.String({
+  pattern: `^${NATS_SERVER}(?:,${NATS_SERVER})*$`,
+  default: 'nats://127.0.0.1:4222',
+  description: 'comma-separated NATS server URLs such as nats://127.0.0.1:4222'
+})
+
+export const NatsNamespace = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,48}$',
+  default: 'metadome',
+  description: 'up to 48 letters, digits, "_" or "-"'
+})
+
+export const DatabaseUrl = Type.String({
+  pattern: '^postgres(?:ql)?://\\S+$',
+  description: 'a postgres:// connection URL',
+  sensitive: true
+})
+
+export const AuthUrl = Type.String({
+  pattern: '^https?://\\S+$',
+  default: 'http://127.0.0.1:3000',
+  description: 'the http(s) URL of auth-api'
+})
+
+export const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  { default: 'info', description: 'one of fatal, error, warn, info, debug, trace, silent' }
+)
+
+export const LogFormat = Type.Union(
+  ['auto', 'json', 'pretty'].map((format) => Type.Literal(format)),
+  { default: 'auto', description: 'auto (pretty on a terminal, JSON otherwise), json or pretty' }
+)
+
+/** The variables every app reads. */
+export const common = {
+  HOST: Host,
+  NATS_URL: NatsUrl,
+  NATS_NAMESPACE: NatsNamespace,
+  LOG_LEVEL: LogLevel,
+  LOG_FORMAT: LogFormat
+}

@@ -1,0 +1,2 @@
+export { createDb, pingDb, type DbConfig } from './create-db.js'
+export { migrateToLatest, MigrationError, type Migrations } from './migrate.js'

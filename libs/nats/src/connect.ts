@@ -1,0 +1,62 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { FastifyBaseLogger as Logger } from 'fastify'
+
+export interface NatsConfig {
+  /** Comma-separated server URLs (NATS_URL). */
+  url: string
+  /** Shown in the server's connection list (`nats server report connections`). */
+  name: string
+  logger: Logger
+  /** How long to keep trying the first connection before giving up. */
+  connectTimeoutMs?: number
+}
+
+export function natsServers (url: string): string[] {
+  return url.split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/**
+ * Connects and stays connected: after the first success the client reconnects
+ * forever, and publishes made meanwhile are buffered by the client. Status
+ * changes are logged so an outage is visible in the app's logs.
+ */
+export async function connectNats (config: NatsConfig): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: natsServers(config.url),
+    name: config.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+    timeout: config.connectTimeoutMs ?? 5_000
+  })
+  void logStatus(nc, config.logger)
+  return nc
+}
+
+async function logStatus (nc: NatsConnection, logger: Logger): Promise<void> {
+  for await (const s of nc.status()) {
+    switch (s.type) {
+      case 'disconnect': logger.warn({ server: s.server }, 'NATS disconnected'); break
+      case 'reconnect': logger.info({ server: s.server }, 'NATS reconnected'); break
+      case 'error': logger.error({ err: s.error }, 'NATS error'); break
+      case 'slowConsumer': logger.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer'); break
+      default: break
+    }
+  }
+}
+
+/** Resolves when the server answers a ping within `timeoutMs`; for readiness checks. */
+export async function pingNats (nc: NatsConnection, timeoutMs = 1_000): Promise<void> {
+  if (nc.isClosed()) throw new Error('NATS connection is closed')
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      nc.flush(),
+      new Promise((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('NATS did not answer in time')), timeoutMs)
+      })
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}

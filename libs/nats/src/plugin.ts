@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { NatsConnection } from '@nats-io/transport-node'
+import { connectNats } from './connect.js'
+import { namespace, type Namespace } from './namespace.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    nats: { nc: NatsConnection, ns: Namespace }
+  }
+}
+
+export interface NatsPluginOptions {
+  url: string
+  namespace: string
+  /** Connection name shown by the server. */
+  name: string
+}
+
+/** Connects at start and drains at close, after every other onClose hook ran. */
+export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
+  const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }) })
+  app.decorate('nats', { nc, ns: namespace(opts.namespace) })
+  app.addHook('onClose', async () => {
+    if (!nc.isClosed()) await nc.drain()
+  })
+}, { name: 'metadome-nats' })

@@ -1,0 +1,5 @@
+export type { Teardown } from './teardown.js'
+export { createTestDatabase, adminDatabaseUrl } from './database.js'
+export { createTestNamespace, deleteNamespace, startNatsServer, waitForNats, freePort, testNatsUrl, type NatsServerProcess, type NatsServerOptions } from './nats.js'
+export { captureLogs, type CapturedLogs } from './logs.js'
+export { until } from './until.js'
