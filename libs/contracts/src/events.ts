@@ -1,0 +1,25 @@
+import Type, { type Static } from 'typebox'
+
+// USERS stream events (DESIGN.md, issue "User Management System"): published
+// by auth-api's outbox relay on `<ns>.users.<type>` with Nats-Msg-Id = id.
+// Never a secret: no password, hash, email or token.
+
+export const UserEventType = Type.Union([
+  Type.Literal('registered'),
+  Type.Literal('updated'),
+  Type.Literal('deleted'),
+  Type.Literal('sessions_revoked')
+])
+export type UserEventType = Static<typeof UserEventType>
+
+export const UserEvent = Type.Object({
+  id: Type.String({ format: 'uuid', description: 'event id; also the Nats-Msg-Id' }),
+  type: UserEventType,
+  occurredAt: Type.String({ format: 'date-time' }),
+  user: Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    username: Type.String(),
+    displayName: Type.String()
+  }, { additionalProperties: false })
+}, { $id: 'UserEvent', additionalProperties: false })
+export type UserEvent = Static<typeof UserEvent>

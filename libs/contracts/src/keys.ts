@@ -1,0 +1,38 @@
+import Type, { type Static } from 'typebox'
+
+// The key directory (DESIGN.md "End-to-end encryption"). Keys are libsodium
+// keys in base64url without padding (sodium.base64_variants.URLSAFE_NO_PADDING)
+// on both ends: 32-byte public keys are 43 characters, 64-byte signatures 86.
+
+const Key32 = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: '32-byte public key, base64url without padding' })
+
+export const Device = Type.Object({
+  deviceId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+  signPublicKey: Key32,
+  boxPublicKey: Key32
+}, { additionalProperties: false })
+export type Device = Static<typeof Device>
+
+export const DeviceList = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  version: Type.Integer({ minimum: 1, description: 'only ever grows' }),
+  issuedAt: Type.String({ format: 'date-time' }),
+  devices: Type.Array(Device, { minItems: 1, maxItems: 32 })
+}, { additionalProperties: false })
+export type DeviceList = Static<typeof DeviceList>
+
+/**
+ * `signature` is the account key's Ed25519 detached signature over the UTF-8
+ * bytes of `DEVICE_LIST_CONTEXT + canonicalJson(deviceList)`, where
+ * canonicalJson sorts object keys and writes no whitespace. @metadome/e2ee
+ * makes and checks it; auth-api checks it before storing.
+ */
+export const SignedDeviceList = Type.Object({
+  accountKey: Key32,
+  deviceList: DeviceList,
+  signature: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: '64-byte Ed25519 signature, base64url without padding' })
+}, { $id: 'SignedDeviceList', additionalProperties: false })
+export type SignedDeviceList = Static<typeof SignedDeviceList>
+
+/** Domain separation for device-list signatures. */
+export const DEVICE_LIST_CONTEXT = 'metadome device list v1\n'

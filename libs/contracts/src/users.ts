@@ -1,0 +1,2 @@
+// REST schemas of auth-api (users, sessions, keys requests and responses).
+export {}
