@@ -62,3 +62,6 @@ export const common = {
   LOG_LEVEL: LogLevel,
   LOG_FORMAT: LogFormat
 }
+
+export const JwtIssuer = Type.String({ minLength: 1, default: 'metadome-auth', description: 'the iss claim of access tokens' })
+export const JwtAudience = Type.String({ minLength: 1, default: 'metadome', description: 'the aud claim of access tokens' })

@@ -1,0 +1,2 @@
+// NATS request/reply between chat-gateway and message-writer: subjects, requests, replies.
+export {}
