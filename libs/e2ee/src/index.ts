@@ -1,2 +1,3 @@
 // libsodium end-to-end encryption; see DESIGN.md "End-to-end encryption".
-export {}
+export { canonicalJson, CanonicalJsonError } from './canonical-json.js'
+export { signDeviceList, verifySignedDeviceList, type VerifyResult } from './device-list.js'
