@@ -1,2 +1,3 @@
 export { createDb, pingDb, type DbConfig } from './create-db.js'
 export { migrateToLatest, MigrationError, type Migrations } from './migrate.js'
+export { migrateCommand } from './migrate-command.js'
