@@ -1,2 +1,165 @@
-// NATS request/reply between chat-gateway and message-writer: subjects, requests, replies.
-export {}
+import Type, { type Static, type TSchema } from 'typebox'
+import { Conversation, ConversationId, Message } from './chat.js'
+
+// NATS request/reply between chat-gateway and message-writer (DESIGN.md
+// "The shape"). Each method is one subject, `<ns>.rpc.<method>`
+// (chatSubjects(ns).rpc(method)), served by every writer replica in the queue
+// group `writer`. The request is the method's JSON object; the reply is always
+// a ChatRpcReply envelope, never a bare error.
+//
+// Evolving it (groups, issue 5) without breaking running gateways or writers:
+// - a new capability is a new method (a new subject): a writer that does not
+//   know it yet does not subscribe, so an old replica never answers it and the
+//   caller sees `unavailable` rather than a wrong answer;
+// - results may gain properties (callers ignore what they do not know), so
+//   result schemas do not forbid additional properties;
+// - requests are strict (unknown properties are `bad_request`), so a typo never
+//   passes silently; a new optional request property needs the writers first.
+
+const UserId = Type.String({ format: 'uuid' })
+const Seq = Type.Integer({ minimum: 0, description: 'a CHAT stream sequence; 0 means "before everything"' })
+
+/** The codes a method can fail with (DESIGN.md "Error codes"). */
+export const ChatRpcErrorCode = Type.Union([
+  Type.Literal('bad_request'),
+  Type.Literal('forbidden'),
+  Type.Literal('not_found'),
+  Type.Literal('unavailable')
+])
+export type ChatRpcErrorCode = Static<typeof ChatRpcErrorCode>
+
+export const ChatRpcErrorBody = Type.Object({
+  code: ChatRpcErrorCode,
+  message: Type.String({ description: 'for humans and logs; may change' })
+})
+export type ChatRpcErrorBody = Static<typeof ChatRpcErrorBody>
+
+/** Every reply: `{ ok: true, result }` or `{ ok: false, error: { code, message } }`. */
+export const ChatRpcReply = <T extends TSchema>(result: T) => Type.Union([
+  Type.Object({ ok: Type.Literal(true), result }),
+  Type.Object({ ok: Type.Literal(false), error: ChatRpcErrorBody })
+])
+export type ChatRpcReply<R> = { ok: true, result: R } | { ok: false, error: ChatRpcErrorBody }
+
+/** A user as the chat side knows them (the writer's projection of USERS). */
+export const ChatUser = Type.Object({
+  id: UserId,
+  username: Type.String(),
+  displayName: Type.String()
+})
+export type ChatUser = Static<typeof ChatUser>
+
+/**
+ * A member's standing in a conversation. Direct conversations have two
+ * `member`s; groups (issue 5) have `admin`s too.
+ */
+export const MemberRole = Type.Union([Type.Literal('admin'), Type.Literal('member')])
+export type MemberRole = Static<typeof MemberRole>
+
+export const HISTORY_DEFAULT_LIMIT = 50
+export const HISTORY_MAX_LIMIT = 100
+export const SINCE_DEFAULT_LIMIT = 500
+export const SINCE_MAX_LIMIT = 1000
+
+const strict = { additionalProperties: false }
+
+/**
+ * The methods: name → request and result schemas. Replies may return fewer
+ * items than `limit` with `hasMore: true` to stay under NATS's max payload;
+ * callers page on until `hasMore` is false.
+ */
+export const ChatRpcMethods = {
+  /** The user, or null when the projection has no such user (never registered, or deleted). */
+  'users.get': {
+    request: Type.Object({ userId: UserId }, strict),
+    result: Type.Object({ user: Type.Union([ChatUser, Type.Null()]) })
+  },
+
+  /** The conversations `userId` is a member of now, newest activity first. */
+  'conversations.list': {
+    request: Type.Object({ userId: UserId }, strict),
+    result: Type.Object({ items: Type.Array(Conversation) })
+  },
+
+  /**
+   * The conversation, if `userId` is a member now, with their role. A direct
+   * conversation with no message yet, between `userId` and an existing user,
+   * is returned with `lastSeq: 0` (so sending `to` a user works the same as
+   * sending into a conversation). Errors: `forbidden` when `userId` is not a
+   * member (any direct id that does not contain `userId`), `not_found` when
+   * there is no such conversation (or the other user of a new direct
+   * conversation does not exist), `bad_request` for a direct id that is not
+   * the canonical one of directConversationId().
+   */
+  'conversations.get': {
+    request: Type.Object({ conversationId: ConversationId, userId: UserId }, strict),
+    result: Type.Object({ conversation: Conversation, role: MemberRole })
+  },
+
+  /**
+   * Messages of one conversation with `seq < before` (all if omitted), newest
+   * first, only those stored by the writer. Errors: `forbidden` (not a
+   * member, now or before), `not_found`.
+   */
+  'messages.history': {
+    request: Type.Object({
+      conversationId: ConversationId,
+      userId: UserId,
+      before: Type.Optional(Type.Integer({ minimum: 1 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }))
+    }, strict),
+    result: Type.Object({ items: Type.Array(Message), hasMore: Type.Boolean() })
+  },
+
+  /**
+   * Catch-up for `sync`: messages with `after < seq <= storedThrough` in every
+   * conversation `userId` belongs to, ascending by seq. `storedThrough` is a
+   * seq at or below which every CHAT entry is in PostgreSQL (it never counts
+   * an uncommitted one; it may lag the stream). With `hasMore: false` the
+   * caller has everything up to `max(after, storedThrough)` and reads the rest
+   * from the CHAT stream from `max(after, storedThrough) + 1`; with
+   * `hasMore: true` it calls again with `after` = the last item's seq.
+   */
+  'messages.since': {
+    request: Type.Object({
+      userId: UserId,
+      after: Seq,
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SINCE_MAX_LIMIT, default: SINCE_DEFAULT_LIMIT }))
+    }, strict),
+    result: Type.Object({ items: Type.Array(Message), storedThrough: Seq, hasMore: Type.Boolean() })
+  },
+
+  /**
+   * Stores `userId`'s read cursor in the conversation; it never moves
+   * backwards (a lower seq than the stored one is accepted and ignored).
+   * Errors: `forbidden`, `not_found`.
+   */
+  'receipts.read': {
+    request: Type.Object({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1 }) }, strict),
+    result: Type.Object({})
+  },
+
+  /** How far the writer has stored CHAT (see messages.since). */
+  'writer.position': {
+    request: Type.Object({}, strict),
+    result: Type.Object({ storedThrough: Seq })
+  }
+} satisfies Record<string, { request: TSchema, result: TSchema }>
+
+export type ChatRpcMethod = keyof typeof ChatRpcMethods
+export const chatRpcMethodNames = Object.keys(ChatRpcMethods) as ChatRpcMethod[]
+
+/** What a caller sends; properties with defaults (`limit`) may be left out. */
+export type ChatRpcRequest<M extends ChatRpcMethod> = Static<(typeof ChatRpcMethods)[M]['request']>
+export type ChatRpcResult<M extends ChatRpcMethod> = Static<(typeof ChatRpcMethods)[M]['result']>
+
+/**
+ * What message-writer publishes on chatSubjects(ns).deadLetter (also kept in
+ * its DEADLETTER stream): the original payload, byte for byte, with these
+ * headers saying where it came from and why it was not stored.
+ */
+export const DeadLetterHeaders = {
+  reason: 'Metadome-Reason',
+  subject: 'Metadome-Subject',
+  streamSeq: 'Metadome-Stream-Seq'
+} as const

@@ -5,4 +5,5 @@ export { Device, DeviceList, SignedDeviceList, DEVICE_LIST_CONTEXT } from './key
 export * from './users.js'
 export * from './chat.js'
 export * from './chat-rpc.js'
+export * from './chat-rpc-client.js'
 export * from './frames.js'
