@@ -22,6 +22,9 @@ export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, op
   const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }) })
   app.decorate('nats', { nc, ns: namespace(opts.namespace) })
   app.addHook('onClose', async () => {
-    if (!nc.isClosed()) await nc.drain()
+    if (nc.isClosed()) return
+    // Drain delivers what is buffered; if the server is already gone it
+    // cannot, and closing is all that is left to do.
+    await nc.drain().catch(async () => { await nc.close() })
   })
 }, { name: 'metadome-nats' })

@@ -32,9 +32,10 @@ export const health = fp(async function health (app: FastifyInstance, opts: Heal
   let closing = false
   app.addHook('preClose', async () => { closing = true })
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  // Probes run every few seconds; logging each would drown the real lines.
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
     const names = Object.keys(opts.checks)
     const results = await Promise.all(names.map(async (name) => await run(opts.checks[name] as Check, opts.timeoutMs ?? 2_000)))
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]))

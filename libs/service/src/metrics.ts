@@ -40,7 +40,7 @@ export const metrics = fp(async function metrics (app: FastifyInstance, opts: Me
     }, reply.elapsedTime / 1000)
   })
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     return reply.type(registry.contentType).send(await registry.metrics())
   })
 }, { name: 'metadome-metrics' })

@@ -1,0 +1,110 @@
+// `npm start`: the whole stack on one machine (DESIGN.md "Operating it").
+//
+//   1. PostgreSQL: DATABASE_URL if set, else an embedded one under the data folder
+//   2. NATS: NATS_URL if it answers, else a nats-server from the PATH
+//   3. migrations of every schema
+//   4. auth-api, message-writer and METADOME_GATEWAYS chat-gateways as child
+//      processes, each until its /readyz answers
+//
+// Ctrl-C (or SIGTERM) stops the apps (they drain), then what step 1 and 2 started.
+import { join, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { spawnSync } from 'node:child_process'
+import { startEmbeddedPostgres, type LocalDatabase } from './start/embedded-postgres.js'
+import { ensureNats, type LocalNats } from './start/local-nats.js'
+import { spawnApp, waitReady, stopApp, type AppProcess } from './start/app-process.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const env = process.env
+const dataDir = resolve(env.METADOME_DATA_DIR ?? join(root, '.data'))
+const basePort = Number(env.METADOME_BASE_PORT ?? 3000)
+const pgPort = Number(env.METADOME_PG_PORT ?? 54329)
+const gatewayCount = Number(env.METADOME_GATEWAYS ?? 1)
+const host = env.HOST ?? '127.0.0.1'
+
+const say = (line: string): void => { process.stdout.write(`${'metadome'.padEnd(16)}| ${line}\n`) }
+
+let database: LocalDatabase | undefined
+let nats: LocalNats | undefined
+const apps: AppProcess[] = []
+let stopping = false
+
+async function shutdown (code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true
+    say('stopping ...')
+    await Promise.all(apps.map(async (app) => { await stopApp(app, 15_000) }))
+    await nats?.stop?.()
+    await database?.stop()
+    say('stopped')
+  }
+  process.exit(code)
+}
+// embedded-postgres hooks these signals to stop its server and exit at once,
+// before the apps have drained into it. We stop it ourselves, last.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal)
+process.on('SIGINT', () => { void shutdown(0) })
+process.on('SIGTERM', () => { void shutdown(0) })
+process.on('SIGHUP', () => { void shutdown(0) })
+
+function migrate (name: string, entry: string, databaseUrl: string): void {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
+    env: { ...env, DATABASE_URL: databaseUrl },
+    encoding: 'utf8'
+  })
+  for (const line of `${result.stdout}${result.stderr}`.split('\n').filter((l) => l !== '')) say(`${name}: ${line}`)
+  if (result.status !== 0) throw new Error(`migrations of ${name} failed`)
+}
+
+async function main (): Promise<void> {
+  if (![basePort, pgPort, gatewayCount].every(Number.isInteger) || gatewayCount < 1) {
+    throw new Error('METADOME_BASE_PORT, METADOME_PG_PORT and METADOME_GATEWAYS must be whole numbers (METADOME_GATEWAYS at least 1)')
+  }
+  const databaseUrl = env.DATABASE_URL ?? (database = await startEmbeddedPostgres(dataDir, pgPort, say)).url
+  if (env.DATABASE_URL !== undefined) say('using DATABASE_URL')
+  nats = await ensureNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', dataDir, say)
+
+  migrate('auth-api', join(root, 'apps/auth-api/src/migrate.ts'), databaseUrl)
+  migrate('message-writer', join(root, 'apps/message-writer/src/migrate.ts'), databaseUrl)
+
+  const authUrl = `http://${host}:${basePort}`
+  const common = {
+    ...env,
+    HOST: host,
+    DATABASE_URL: databaseUrl,
+    NATS_URL: nats.url,
+    AUTH_URL: authUrl,
+    DATA_DIR: dataDir,
+    // Child output is a pipe, so "auto" would pick JSON; follow our own terminal instead.
+    LOG_FORMAT: env.LOG_FORMAT ?? (process.stdout.isTTY === true ? 'pretty' : 'json')
+  }
+  const gatewayPorts = Array.from({ length: gatewayCount }, (_, i) => i === 0 ? basePort + 1 : basePort + 2 + i)
+  const plan = [
+    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort },
+    { name: 'message-writer', entry: 'apps/message-writer/src/server.ts', port: basePort + 2 },
+    ...gatewayPorts.map((port, i) => ({ name: gatewayCount === 1 ? 'chat-gateway' : `chat-gateway-${i + 1}`, entry: 'apps/chat-gateway/src/server.ts', port }))
+  ]
+
+  for (const [i, p] of plan.entries()) {
+    const app = spawnApp(p.name, join(root, p.entry), { ...common, PORT: String(p.port) }, i)
+    apps.push(app)
+    void app.exited.then((code) => {
+      if (stopping) return
+      say(`${p.name} exited unexpectedly (code ${String(code)}); stopping everything`)
+      void shutdown(1)
+    })
+  }
+  await Promise.all(apps.map(async (app, i) => { await waitReady(app, `http://${host}:${plan[i]?.port ?? 0}/readyz`, 90_000) }))
+
+  say('ready:')
+  say(`  auth-api        ${authUrl}  (API docs ${authUrl}/docs)`)
+  for (const port of gatewayPorts) say(`  chat-gateway    ws://${host}:${port}/v1/ws`)
+  say(`  message-writer  http://${host}:${basePort + 2}/metrics`)
+  say(`  data            ${dataDir}`)
+  say('press Ctrl-C to stop')
+}
+
+main().catch(async (err: unknown) => {
+  say(`cannot start: ${err instanceof Error ? err.message : String(err)}`)
+  await shutdown(1)
+})
