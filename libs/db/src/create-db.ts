@@ -18,11 +18,15 @@ export interface DbConfig {
  * so two apps can share one database without seeing each other's tables.
  */
 export function createDb<DB> (config: DbConfig): Kysely<DB> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(config.schema)) throw new Error(`invalid schema name ${config.schema}`)
   const pool = new pg.Pool({
     connectionString: config.url,
     max: config.maxConnections ?? 10,
     application_name: config.applicationName ?? config.schema,
-    connectionTimeoutMillis: 5_000
+    connectionTimeoutMillis: 5_000,
+    // withSchema() below qualifies what Kysely builds; search_path makes raw
+    // sql`` fragments resolve to the same schema.
+    options: `-c search_path=${config.schema}`
   })
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process instead of failing one query later.
