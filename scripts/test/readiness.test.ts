@@ -1,4 +1,7 @@
 import t from 'tap'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
@@ -21,6 +24,12 @@ interface AppUnderTest {
 
 const quiet = (name: string) => createLogger({ name, level: 'silent' })
 
+async function tempDir (t: Teardown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'metadome-readiness-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
+}
+
 const apps: AppUnderTest[] = [
   {
     name: 'auth-api',
@@ -30,7 +39,7 @@ const apps: AppUnderTest[] = [
       NATS_URL: natsUrl,
       NATS_NAMESPACE: createTestNamespace(t, natsUrl),
       BCRYPT_COST: '4',
-      DATA_DIR: t.testdir()
+      DATA_DIR: await tempDir(t)
     }), { logger: quiet('auth-api') })
   },
   {
