@@ -3,7 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createLogger, type Logger } from '@metadome/logger'
 import { errorHandler, metrics, health } from '@metadome/service'
 import { natsPlugin, pingNats } from '@metadome/nats'
+import { MAX_BODY_BYTES } from '@metadome/contracts'
 import type { GatewayConfig } from './config.js'
+import { swaggerPlugin } from './plugins/external/swagger.js'
+import { websocketPlugin } from './plugins/external/websocket.js'
+import { chatPlugin } from './plugins/app/chat.js'
+import { authenticatePlugin } from './plugins/app/authenticate.js'
+import { wsRoutes } from './routes/ws.js'
+import { conversationRoutes } from './routes/conversations.js'
 
 export interface BuildOptions {
   /** Defaults to a logger built from LOG_LEVEL and LOG_FORMAT. */
@@ -18,9 +25,11 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
   const logger: FastifyBaseLogger = options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT })
   const app = Fastify({
     loggerInstance: logger,
-    bodyLimit: 128 * 1024
+    // A 64 KiB body plus the envelope; beyond, 413 too_large.
+    bodyLimit: 2 * MAX_BODY_BYTES
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  await app.register(swaggerPlugin)
   await app.register(errorHandler)
   await app.register(metrics, { app: 'chat-gateway' })
   await app.register(natsPlugin, { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'chat-gateway' })
@@ -29,5 +38,10 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
       nats: async () => { await pingNats(app.nats.nc) }
     }
   })
+  await app.register(chatPlugin, { config })
+  await app.register(websocketPlugin, { maxPayload: config.WS_MAX_PAYLOAD_BYTES })
+  await app.register(authenticatePlugin)
+  await app.register(wsRoutes, { config })
+  await app.register(conversationRoutes)
   return app
 }

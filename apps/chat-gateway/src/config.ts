@@ -1,9 +1,22 @@
 import Type, { type Static } from 'typebox'
 import { env } from '@metadome/config'
 
+const positive = (defaultValue: number, description: string) =>
+  Type.Integer({ minimum: 1, default: defaultValue, description })
+
 export const GatewayConfig = Type.Object({
   ...env.common,
   PORT: env.port(3001),
-  AUTH_URL: env.AuthUrl
+  AUTH_URL: env.AuthUrl,
+  JWT_ISSUER: env.JwtIssuer,
+  JWT_AUDIENCE: env.JwtAudience,
+  WS_AUTH_TIMEOUT_MS: positive(5_000, 'milliseconds a socket has to send its auth frame (then close 4408)'),
+  WS_MAX_PAYLOAD_BYTES: positive(128 * 1024, 'the largest WebSocket frame accepted, in bytes (beyond: close 1009)'),
+  WS_MAX_BUFFERED_BYTES: positive(1024 * 1024, 'bytes queued to one socket before it is closed as too slow (4008)'),
+  WS_PING_INTERVAL_MS: positive(25_000, 'milliseconds between WebSocket pings; a peer silent for two is terminated'),
+  WS_RATE_PER_SECOND: positive(100, 'frames per second a socket may send, sustained (beyond: rate_limited, close 4029)'),
+  WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),
+  WS_MAX_BAD_FRAMES: positive(20, 'consecutive invalid frames after which a socket is closed (4029)'),
+  WRITER_TIMEOUT_MS: positive(3_000, 'milliseconds to wait for message-writer to answer a request')
 })
 export type GatewayConfig = Static<typeof GatewayConfig>

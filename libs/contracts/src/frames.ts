@@ -1,2 +1,265 @@
-// WebSocket frames (client to gateway and gateway to client) and chat-gateway REST bodies.
-export {}
+import Type, { type Static } from 'typebox'
+import { Body, ConversationId, Conversation, Message } from './chat.js'
+import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
+
+// WebSocket frames (client to gateway and gateway to client) and the
+// chat-gateway REST bodies: DESIGN.md "WebSocket contract" and "REST contract
+// — chat-gateway". One source: the gateway validates with these (compiled
+// once), the SDK is typed by them, the OpenAPI document is generated from them.
+
+const Uuid = Type.String({ format: 'uuid' })
+const Seq = Type.Integer({ minimum: 1, description: 'CHAT stream sequence' })
+const Cursor = Type.Integer({ minimum: 0, description: 'the highest seq a client has seen; 0 for none' })
+
+/** Echoed in the reply to a request, so clients can match them. */
+export const Ref = Type.Union([Type.String({ maxLength: 128 }), Type.Integer()], {
+  description: 'a client-chosen request reference, echoed in the reply'
+})
+export type Ref = Static<typeof Ref>
+
+export const ErrorCode = Type.Union([
+  Type.Literal('bad_request'),
+  Type.Literal('unauthorized'),
+  Type.Literal('forbidden'),
+  Type.Literal('not_found'),
+  Type.Literal('too_large'),
+  Type.Literal('rate_limited'),
+  Type.Literal('unavailable')
+])
+export type ErrorCode = Static<typeof ErrorCode>
+
+export const ReceiptKind = Type.Union([Type.Literal('delivered'), Type.Literal('read')])
+export type ReceiptKind = Static<typeof ReceiptKind>
+
+const HistoryLimit = Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, description: `default ${HISTORY_DEFAULT_LIMIT}` })
+
+// ---------------------------------------------------------------- client → gateway
+
+export const AuthFrame = Type.Object({
+  type: Type.Literal('auth'),
+  token: Type.String({ minLength: 1, maxLength: 8192 }),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type AuthFrame = Static<typeof AuthFrame>
+
+/** To a user: the direct conversation between sender and `to`. */
+export const SendToUserFrame = Type.Object({
+  type: Type.Literal('send'),
+  id: Uuid,
+  to: Uuid,
+  body: Body,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+
+/** Into a conversation the sender is a member of. */
+export const SendToConversationFrame = Type.Object({
+  type: Type.Literal('send'),
+  id: Uuid,
+  conversationId: ConversationId,
+  body: Body,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+
+export const SendFrame = Type.Union([SendToUserFrame, SendToConversationFrame])
+export type SendFrame = Static<typeof SendFrame>
+
+export const SyncFrame = Type.Object({
+  type: Type.Literal('sync'),
+  after: Cursor,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type SyncFrame = Static<typeof SyncFrame>
+
+export const HistoryFrame = Type.Object({
+  type: Type.Literal('history'),
+  conversationId: ConversationId,
+  before: Type.Optional(Seq),
+  limit: Type.Optional(HistoryLimit),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type HistoryFrame = Static<typeof HistoryFrame>
+
+export const ConversationsFrame = Type.Object({
+  type: Type.Literal('conversations'),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type ConversationsFrame = Static<typeof ConversationsFrame>
+
+export const ReceiptFrame = Type.Object({
+  type: Type.Literal('receipt'),
+  conversationId: ConversationId,
+  seq: Seq,
+  kind: ReceiptKind,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type ReceiptFrame = Static<typeof ReceiptFrame>
+
+export const TypingFrame = Type.Object({
+  type: Type.Literal('typing'),
+  conversationId: ConversationId,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type TypingFrame = Static<typeof TypingFrame>
+
+export const PingFrame = Type.Object({
+  type: Type.Literal('ping'),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type PingFrame = Static<typeof PingFrame>
+
+/** Every client frame schema by its `type`, so a validator can name the problem precisely. */
+export const ClientFrames = {
+  auth: AuthFrame,
+  send: SendFrame,
+  sync: SyncFrame,
+  history: HistoryFrame,
+  conversations: ConversationsFrame,
+  receipt: ReceiptFrame,
+  typing: TypingFrame,
+  ping: PingFrame
+} as const
+export type ClientFrameType = keyof typeof ClientFrames
+
+export const ClientFrame = Type.Union(Object.values(ClientFrames))
+export type ClientFrame = AuthFrame | SendFrame | SyncFrame | HistoryFrame | ConversationsFrame | ReceiptFrame | TypingFrame | PingFrame
+
+// ---------------------------------------------------------------- gateway → client
+
+export const ReadyFrame = Type.Object({
+  type: Type.Literal('ready'),
+  userId: Uuid,
+  connectionId: Type.String(),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type ReadyFrame = Static<typeof ReadyFrame>
+
+/** Sent only once the CHAT stream stored the message; the same for a repeated id. */
+export const Ack = Type.Object({
+  id: Uuid,
+  conversationId: ConversationId,
+  seq: Seq,
+  sentAt: Type.String({ format: 'date-time' })
+}, { additionalProperties: false })
+export type Ack = Static<typeof Ack>
+
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'),
+  ...Ack.properties,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type AckFrame = Static<typeof AckFrame>
+
+export const MessageFrame = Type.Object({
+  type: Type.Literal('message'),
+  message: Message
+}, { additionalProperties: false })
+export type MessageFrame = Static<typeof MessageFrame>
+
+export const SyncedFrame = Type.Object({
+  type: Type.Literal('synced'),
+  cursor: Cursor,
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type SyncedFrame = Static<typeof SyncedFrame>
+
+export const HistoryReplyFrame = Type.Object({
+  type: Type.Literal('history'),
+  conversationId: ConversationId,
+  items: Type.Array(Message, { description: 'newest first' }),
+  hasMore: Type.Boolean(),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type HistoryReplyFrame = Static<typeof HistoryReplyFrame>
+
+export const ConversationsReplyFrame = Type.Object({
+  type: Type.Literal('conversations'),
+  items: Type.Array(Conversation),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type ConversationsReplyFrame = Static<typeof ConversationsReplyFrame>
+
+export const ReceiptEventFrame = Type.Object({
+  type: Type.Literal('receipt'),
+  conversationId: ConversationId,
+  userId: Uuid,
+  seq: Seq,
+  kind: ReceiptKind
+}, { additionalProperties: false })
+export type ReceiptEventFrame = Static<typeof ReceiptEventFrame>
+
+export const TypingEventFrame = Type.Object({
+  type: Type.Literal('typing'),
+  conversationId: ConversationId,
+  userId: Uuid
+}, { additionalProperties: false })
+export type TypingEventFrame = Static<typeof TypingEventFrame>
+
+export const ConversationFrame = Type.Object({
+  type: Type.Literal('conversation'),
+  conversation: Conversation
+}, { additionalProperties: false })
+export type ConversationFrame = Static<typeof ConversationFrame>
+
+export const PongFrame = Type.Object({
+  type: Type.Literal('pong'),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type PongFrame = Static<typeof PongFrame>
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: ErrorCode,
+  message: Type.String(),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type ErrorFrame = Static<typeof ErrorFrame>
+
+export const ServerFrame = Type.Union([
+  ReadyFrame, AckFrame, MessageFrame, SyncedFrame, HistoryReplyFrame, ConversationsReplyFrame,
+  ReceiptEventFrame, TypingEventFrame, ConversationFrame, PongFrame, ErrorFrame
+])
+export type ServerFrame = ReadyFrame | AckFrame | MessageFrame | SyncedFrame | HistoryReplyFrame | ConversationsReplyFrame |
+ReceiptEventFrame | TypingEventFrame | ConversationFrame | PongFrame | ErrorFrame
+
+/** WebSocket close codes of the contract, plus 4029 for a client over its frame rate. */
+export const CloseCode = {
+  normal: 1000,
+  tooLarge: 1009,
+  restarting: 1012,
+  tryAgainLater: 1013,
+  tooSlow: 4008,
+  rateLimited: 4029,
+  unauthorized: 4401,
+  forbidden: 4403,
+  authTimeout: 4408
+} as const
+
+// ---------------------------------------------------------------- REST bodies
+
+export const ConversationParams = Type.Object({
+  id: ConversationId
+}, { additionalProperties: false })
+export type ConversationParams = Static<typeof ConversationParams>
+
+export const ConversationsResponse = Type.Object({
+  items: Type.Array(Conversation)
+}, { additionalProperties: false })
+export type ConversationsResponse = Static<typeof ConversationsResponse>
+
+export const MessagesQuery = Type.Object({
+  before: Type.Optional(Seq),
+  limit: Type.Optional(HistoryLimit)
+}, { additionalProperties: false })
+export type MessagesQuery = Static<typeof MessagesQuery>
+
+export const MessagesResponse = Type.Object({
+  items: Type.Array(Message, { description: 'newest first' }),
+  hasMore: Type.Boolean()
+}, { additionalProperties: false })
+export type MessagesResponse = Static<typeof MessagesResponse>
+
+export const SendMessageBody = Type.Object({
+  id: Uuid,
+  body: Body
+}, { additionalProperties: false })
+export type SendMessageBody = Static<typeof SendMessageBody>

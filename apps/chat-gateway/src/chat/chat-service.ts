@@ -1,0 +1,166 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Namespace } from '@metadome/nats'
+import {
+  chatSubjects, directConversationId, directMembers, ChatRpcError, MAX_BODY_BYTES, HISTORY_DEFAULT_LIMIT,
+  type Ack, type ChatRpcClient, type Conversation, type Message, type ReceiptKind, type StreamMessage
+} from '@metadome/contracts'
+import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable } from '@metadome/service'
+import type { Hub } from './hub.js'
+import { TtlSet } from './ttl-set.js'
+
+export interface ChatServiceDeps {
+  js: JetStreamClient
+  jsm: JetStreamManager
+  ns: Namespace
+  writer: ChatRpcClient
+  hub: Hub
+  log: FastifyBaseLogger
+  stream: string
+}
+
+export interface SendRequest {
+  id: string
+  body: StreamMessage['body']
+  to?: string
+  conversationId?: string
+}
+
+export interface SendOptions {
+  /** Called just before publishing: the sending socket gets the ack, not a `message` copy. */
+  beforePublish?: (id: string) => void
+  /** Called when the message will not come back live (failed, or a repeated id). */
+  notComing?: (id: string) => void
+}
+
+/** The error a caller (frame or route) reports: the writer's code, or ours. */
+function fromWriter (err: unknown): Error {
+  if (!(err instanceof ChatRpcError)) return err instanceof Error ? err : new Error(String(err))
+  switch (err.code) {
+    case 'forbidden': return new Forbidden(err.message)
+    case 'not_found': return new NotFound(err.message)
+    case 'bad_request': return new BadRequest(err.message)
+    default: return new Unavailable('message-writer is unavailable, try again')
+  }
+}
+
+export function bodyTooLarge (body: unknown): boolean {
+  return Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES
+}
+
+/**
+ * The chat operations, the same for WebSocket frames and REST routes. Beyond
+ * the token, everything comes over NATS: the CHAT stream and message-writer.
+ */
+export class ChatService {
+  readonly #deps: ChatServiceDeps
+  readonly #subjects: ReturnType<typeof chatSubjects>
+  /** Users the writer said exist: sending to them needs no request (forgotten when deleted). */
+  readonly #users = new TtlSet(10 * 60_000, 100_000)
+  /** Direct conversations already announced to their members' gateways. */
+  readonly #announced = new TtlSet(60 * 60_000, 100_000)
+
+  constructor (deps: ChatServiceDeps) {
+    this.#deps = deps
+    this.#subjects = chatSubjects(deps.ns)
+  }
+
+  forgetUser (userId: string): void {
+    this.#users.delete(userId)
+  }
+
+  /**
+   * Publishes to CHAT with the message id as Nats-Msg-Id and resolves with
+   * the ack once the stream stored it. A repeated id (within the stream's
+   * duplicate window) yields the original's ack, from this or any gateway.
+   */
+  async send (senderId: string, req: SendRequest, options: SendOptions = {}): Promise<Ack> {
+    if (bodyTooLarge(req.body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
+    const conversationId = req.to !== undefined ? directConversationId(senderId, req.to) : (req.conversationId ?? '')
+    const direct = directMembers(conversationId)
+    let other: string | undefined
+    if (direct !== undefined) {
+      if (!direct.includes(senderId)) throw new Forbidden('not a member of this conversation')
+      if (direct[0] === direct[1]) throw new BadRequest('a direct conversation needs two users')
+      other = direct[0] === senderId ? direct[1] : direct[0]
+      await this.#ensureUser(other)
+    } else {
+      // A group: the writer knows its members.
+      await this.#deps.writer.call('conversations.get', { conversationId, userId: senderId }).catch((err: unknown) => { throw fromWriter(err) })
+    }
+
+    const message: StreamMessage = { id: req.id, conversationId, senderId, sentAt: new Date().toISOString(), body: req.body }
+    options.beforePublish?.(req.id)
+    let ack
+    try {
+      ack = await this.#deps.js.publish(this.#subjects.message(conversationId), JSON.stringify(message), {
+        msgID: req.id,
+        expect: { streamName: this.#deps.stream }
+      })
+    } catch (err) {
+      options.notComing?.(req.id)
+      this.#deps.log.warn({ err, conversationId }, 'publishing a message failed')
+      throw new Unavailable('the message could not be stored, send it again with the same id')
+    }
+    let sentAt = message.sentAt
+    if (ack.duplicate) {
+      options.notComing?.(req.id)
+      const stored = await this.#deps.jsm.streams.getMessage(this.#deps.stream, { seq: ack.seq })
+      const original = stored?.json<StreamMessage>()
+      if (original === undefined || original.id !== req.id || original.conversationId !== conversationId || original.senderId !== senderId) {
+        throw new BadRequest('this message id was already used for another message')
+      }
+      sentAt = original.sentAt
+    }
+    if (direct !== undefined && !this.#announced.has(conversationId)) {
+      // Their gateways may not follow this conversation yet (a first message).
+      this.#announced.add(conversationId)
+      const conversation: Conversation = { id: conversationId, kind: 'direct', members: [...direct], createdAt: sentAt, lastSeq: ack.seq }
+      this.#deps.hub.announce([senderId, other as string], conversation)
+    }
+    return { id: req.id, conversationId, seq: ack.seq, sentAt }
+  }
+
+  async history (userId: string, conversationId: string, before: number | undefined, limit: number | undefined): Promise<{ items: Message[], hasMore: boolean }> {
+    this.#checkDirect(userId, conversationId)
+    const request = { conversationId, userId, limit: limit ?? HISTORY_DEFAULT_LIMIT, ...(before === undefined ? {} : { before }) }
+    return await this.#deps.writer.call('messages.history', request).catch((err: unknown) => { throw fromWriter(err) })
+  }
+
+  async conversations (userId: string): Promise<Conversation[]> {
+    const { items } = await this.#deps.writer.call('conversations.list', { userId }).catch((err: unknown) => { throw fromWriter(err) })
+    return items
+  }
+
+  /** Relays a receipt to the other members; a `read` one is stored first. */
+  async receipt (userId: string, conversationId: string, seq: number, kind: ReceiptKind): Promise<void> {
+    await this.#checkMember(userId, conversationId)
+    if (kind === 'read') {
+      await this.#deps.writer.call('receipts.read', { conversationId, userId, seq }).catch((err: unknown) => { throw fromWriter(err) })
+    }
+    this.#deps.hub.signal(conversationId, { type: 'receipt', conversationId, userId, seq, kind })
+  }
+
+  async typing (userId: string, conversationId: string): Promise<void> {
+    await this.#checkMember(userId, conversationId)
+    this.#deps.hub.signal(conversationId, { type: 'typing', conversationId, userId })
+  }
+
+  #checkDirect (userId: string, conversationId: string): void {
+    const direct = directMembers(conversationId)
+    if (direct !== undefined && !direct.includes(userId)) throw new Forbidden('not a member of this conversation')
+  }
+
+  async #checkMember (userId: string, conversationId: string): Promise<void> {
+    this.#checkDirect(userId, conversationId)
+    if (directMembers(conversationId) !== undefined || this.#deps.hub.knowsMember(userId, conversationId)) return
+    await this.#deps.writer.call('conversations.get', { conversationId, userId }).catch((err: unknown) => { throw fromWriter(err) })
+  }
+
+  async #ensureUser (userId: string): Promise<void> {
+    if (this.#users.has(userId)) return
+    const { user } = await this.#deps.writer.call('users.get', { userId }).catch((err: unknown) => { throw fromWriter(err) })
+    if (user === null) throw new NotFound('no such user')
+    this.#users.add(userId)
+  }
+}

@@ -1,0 +1,400 @@
+import type { NatsConnection, Subscription, Msg } from '@nats-io/transport-node'
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Namespace } from '@metadome/nats'
+import { chatSubjects, directMembers, ChatRpcError, SINCE_MAX_LIMIT, type ChatRpcClient, type Conversation, type Ref, type ReceiptEventFrame, type TypingEventFrame } from '@metadome/contracts'
+import type { Connection, CatchUpContext } from '../ws/connection.js'
+import { itemFromMessage, messageFrame, type LiveItem } from './live-item.js'
+import { readStream, type StreamEntry } from './stream-reader.js'
+
+export interface HubDeps {
+  nc: NatsConnection
+  js: JetStreamClient
+  jsm: JetStreamManager
+  ns: Namespace
+  writer: ChatRpcClient
+  log: FastifyBaseLogger
+  /** The CHAT stream's name. */
+  stream: string
+}
+
+/** Published on chatSubjects(ns).user(userId) when that user is in a conversation their gateways may not know yet. */
+export interface JoinedNotice {
+  type: 'joined'
+  conversation: Conversation
+}
+
+interface UserEntry {
+  sockets: Set<Connection>
+  conversations: Set<string>
+  ready: Promise<void>
+  control: Subscription | undefined
+}
+
+interface ConversationEntry {
+  /** Local users who are members; the subscriptions end with the last one. */
+  users: Set<string>
+  messages: Subscription
+  signals: Subscription
+}
+
+/** Writer pages that a catch-up asks for at once. */
+const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
+
+/**
+ * The sockets this gateway holds, by user, and the NATS subscriptions that
+ * feed them.
+ *
+ * Fan-out is by conversation: for every conversation with a member connected
+ * here, one core subscription to `<ns>.live.msg.<conversationId>` (where the
+ * CHAT stream re-publishes each stored message once, with its seq) and one to
+ * `<ns>.signal.<conversationId>` (typing, receipts), reference-counted over
+ * local users. A message is parsed never and serialized once per gateway,
+ * then written to every socket of every member. Never a queue group: every
+ * gateway with a member must get every message.
+ *
+ * A conversation a connected user joins later (the first direct message from
+ * someone new) is announced on `<ns>.user.<userId>`; the gateway subscribes,
+ * then catches each of that user's sockets up from the stream, holding the
+ * live feed back meanwhile (see Connection).
+ */
+export class Hub {
+  readonly #deps: HubDeps
+  readonly #subjects: ReturnType<typeof chatSubjects>
+  readonly #users = new Map<string, UserEntry>()
+  readonly #conversations = new Map<string, ConversationEntry>()
+  readonly #messagePrefix: string
+
+  constructor (deps: HubDeps) {
+    this.#deps = deps
+    this.#subjects = chatSubjects(deps.ns)
+    this.#messagePrefix = this.#subjects.message('')
+  }
+
+  get socketCount (): number {
+    let n = 0
+    for (const entry of this.#users.values()) n += entry.sockets.size
+    return n
+  }
+
+  get subscribedConversations (): number {
+    return this.#conversations.size
+  }
+
+  * connections (): Iterable<Connection> {
+    for (const entry of this.#users.values()) yield * entry.sockets
+  }
+
+  socketsOf (userId: string): Iterable<Connection> {
+    return this.#users.get(userId)?.sockets ?? []
+  }
+
+  /** Whether `userId` is known here to be a member of `conversationId` (only meaningful while they are connected). */
+  knowsMember (userId: string, conversationId: string): boolean {
+    return this.#users.get(userId)?.conversations.has(conversationId) ?? false
+  }
+
+  /**
+   * Adds an authenticated socket: its user's conversations are subscribed
+   * first; then `onReady` runs (it sends `ready`) and live delivery starts
+   * from the stream's current end.
+   */
+  async attach (conn: Connection, onReady: () => void): Promise<void> {
+    const userId = conn.userId as string
+    let entry = this.#users.get(userId)
+    if (entry === undefined) {
+      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), control: undefined }
+      created.ready = this.#load(userId, created)
+      this.#users.set(userId, created)
+      entry = created
+    }
+    try {
+      await entry.ready
+    } catch (err) {
+      if (entry.sockets.size === 0 && this.#users.get(userId) === entry) this.#drop(userId, entry)
+      throw err
+    }
+    if (conn.closed) {
+      if (entry.sockets.size === 0 && this.#users.get(userId) === entry) this.#drop(userId, entry)
+      return
+    }
+    entry.sockets.add(conn)
+    // Everything stored before this point is for `sync`; everything after is live.
+    await conn.catchUp(async (ctx) => {
+      const last = await this.lastSeq()
+      conn.coveredFrom = last
+      conn.cursor = last
+      ctx.cover(undefined, last)
+      onReady()
+    })
+  }
+
+  detach (conn: Connection): void {
+    const userId = conn.userId
+    if (userId === undefined) return
+    const entry = this.#users.get(userId)
+    if (entry === undefined || !entry.sockets.delete(conn)) return
+    if (entry.sockets.size === 0) this.#drop(userId, entry)
+  }
+
+  /** Closes every local socket of a user that `which` selects. */
+  closeUser (userId: string, code: number, reason: string, which: (conn: Connection) => boolean = () => true): number {
+    let n = 0
+    for (const conn of [...this.socketsOf(userId)]) {
+      if (!which(conn)) continue
+      conn.close(code, reason)
+      n++
+    }
+    return n
+  }
+
+  async lastSeq (): Promise<number> {
+    const info = await this.#deps.jsm.streams.info(this.#deps.stream)
+    return info.state.last_seq
+  }
+
+  /**
+   * `sync`: every message after `after` in the user's conversations, once, in
+   * seq order: from the writer up to what it has stored, then from the
+   * stream up to its end at the start (from `after` if the writer does not
+   * answer). Conversations found on the way are joined.
+   */
+  sync (conn: Connection, after: number, reply: { ref?: Ref } | undefined): Promise<void> {
+    return conn.catchUp(async (ctx) => {
+      const userId = conn.userId as string
+      const entry = this.#users.get(userId)
+      if (entry === undefined) return
+      const last = await this.lastSeq()
+      // Messages this socket got live before the sync: not again.
+      const known = new Set(entry.conversations)
+      const lo = conn.coveredFrom
+      const hi = conn.cursor
+      const discovered = new Set<string>()
+      const write = (item: LiveItem): void => {
+        if (known.has(item.conversationId) && item.seq > lo && item.seq <= hi) return
+        if (!entry.conversations.has(item.conversationId)) discovered.add(item.conversationId)
+        ctx.write(item)
+      }
+
+      let from = after
+      try {
+        from = await this.#fromWriter(userId, after, last, write, ctx)
+      } catch (err) {
+        if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
+        this.#deps.log.warn({ err }, 'message-writer unavailable: catching up from the stream')
+      }
+      let n = 0
+      for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from: from + 1, to: last })) {
+        const conversationId = this.#conversationOf(e.subject)
+        if (!entry.conversations.has(conversationId) && !isDirectMember(conversationId, userId)) continue
+        const item = this.#itemOf(e, conversationId)
+        if (item !== undefined) write(item)
+        if (++n % 64 === 0) await ctx.drained()
+      }
+      ctx.cover(undefined, last)
+      conn.coveredFrom = Math.min(conn.coveredFrom, after)
+      if (reply !== undefined) {
+        const cursor = Math.max(last, conn.cursor)
+        conn.send(reply.ref === undefined ? { type: 'synced', cursor } : { type: 'synced', cursor, ref: reply.ref })
+      }
+      for (const conversationId of discovered) void this.#joinNow(userId, entry, conversationId)
+    })
+  }
+
+  /** Catches every socket up from its cursor: after a NATS reconnect, live messages may have been missed. */
+  resumeAll (): void {
+    for (const conn of this.connections()) void this.sync(conn, conn.cursor, undefined)
+  }
+
+  /** Pages messages.since up to `last`; returns the seq up to which everything is written. */
+  async #fromWriter (userId: string, after: number, last: number, write: (item: LiveItem) => void, ctx: CatchUpContext): Promise<number> {
+    let from = after
+    for (;;) {
+      const page = await this.#deps.writer.call('messages.since', { userId, after: from, limit: SINCE_PAGE })
+      for (const message of page.items) {
+        if (message.seq > last) return last
+        write(itemFromMessage(message))
+        from = message.seq
+      }
+      await ctx.drained()
+      if (!page.hasMore) return Math.min(Math.max(from, page.storedThrough), last)
+    }
+  }
+
+  /**
+   * A local user is (now) a member of `conversationId`: subscribe, and catch
+   * each of their sockets up on it from where its live feed started.
+   */
+  async join (userId: string, conversationId: string, conversation?: Conversation): Promise<void> {
+    const entry = this.#users.get(userId)
+    if (entry === undefined) return
+    try {
+      await entry.ready
+    } catch {
+      return
+    }
+    if (this.#users.get(userId) !== entry) return
+    if (conversation !== undefined) {
+      for (const conn of entry.sockets) conn.send({ type: 'conversation', conversation })
+    }
+    await this.#joinNow(userId, entry, conversationId)
+  }
+
+  /**
+   * Synchronous up to the queuing of each socket's catch-up, so that a sync
+   * that finds a conversation queues its catch-up before it ends (and the
+   * live messages of that conversation stay held back in between).
+   */
+  #joinNow (userId: string, entry: UserEntry, conversationId: string): Promise<void> {
+    if (entry.conversations.has(conversationId)) return Promise.resolve()
+    entry.conversations.add(conversationId)
+    const subscribed = this.#subscribe(userId, conversationId).then(async () => { await this.#deps.nc.flush() })
+    subscribed.catch(() => {})
+    for (const conn of entry.sockets) {
+      void conn.catchUp(async (ctx) => {
+        await subscribed
+        const last = await this.lastSeq()
+        const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId)) + 1
+        let n = 0
+        for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message(conversationId), from, to: last })) {
+          const item = this.#itemOf(e, conversationId)
+          if (item !== undefined) ctx.write(item)
+          if (++n % 64 === 0) await ctx.drained()
+        }
+        ctx.cover(conversationId, last)
+      })
+    }
+    return subscribed
+  }
+
+  /** Relays a receipt or typing frame to the other members' sockets, on every gateway. */
+  signal (conversationId: string, frame: ReceiptEventFrame | TypingEventFrame): void {
+    this.#deps.nc.publish(this.#subjects.signal(conversationId), JSON.stringify(frame))
+  }
+
+  /** Tells every gateway holding these users that they are in `conversation`. */
+  announce (userIds: string[], conversation: Conversation): void {
+    const notice: JoinedNotice = { type: 'joined', conversation }
+    const data = JSON.stringify(notice)
+    for (const userId of new Set(userIds)) this.#deps.nc.publish(this.#subjects.user(userId), data)
+  }
+
+  async #load (userId: string, entry: UserEntry): Promise<void> {
+    entry.control = this.#deps.nc.subscribe(this.#subjects.user(userId), {
+      callback: (err, msg) => { if (err === null) this.#onControl(userId, msg) }
+    })
+    // The writer knows the conversations it stored (through storedThrough,
+    // read first); direct conversations in the stream above that are found
+    // by scanning subjects only. Without a writer, the whole stream.
+    let from = 1
+    try {
+      const { storedThrough } = await this.#deps.writer.call('writer.position', {})
+      const { items } = await this.#deps.writer.call('conversations.list', { userId })
+      for (const c of items) entry.conversations.add(c.id)
+      from = storedThrough + 1
+    } catch (err) {
+      if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
+      this.#deps.log.warn({ err }, 'message-writer unavailable: finding conversations in the stream')
+    }
+    const last = await this.lastSeq()
+    for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from, to: last, headersOnly: true })) {
+      const conversationId = this.#conversationOf(e.subject)
+      if (isDirectMember(conversationId, userId)) entry.conversations.add(conversationId)
+    }
+    await Promise.all([...entry.conversations].map(async (c) => { await this.#subscribe(userId, c) }))
+    await this.#deps.nc.flush()
+  }
+
+  #drop (userId: string, entry: UserEntry): void {
+    this.#users.delete(userId)
+    entry.control?.unsubscribe()
+    for (const conversationId of entry.conversations) {
+      const c = this.#conversations.get(conversationId)
+      if (c === undefined) continue
+      c.users.delete(userId)
+      if (c.users.size === 0) {
+        c.messages.unsubscribe()
+        c.signals.unsubscribe()
+        this.#conversations.delete(conversationId)
+      }
+    }
+  }
+
+  async #subscribe (userId: string, conversationId: string): Promise<void> {
+    const existing = this.#conversations.get(conversationId)
+    if (existing !== undefined) {
+      existing.users.add(userId)
+      return
+    }
+    const entry: ConversationEntry = {
+      users: new Set([userId]),
+      messages: this.#deps.nc.subscribe(this.#subjects.liveMessage(conversationId), {
+        callback: (err, msg) => { if (err === null) this.#onLive(conversationId, msg) }
+      }),
+      signals: this.#deps.nc.subscribe(this.#subjects.signal(conversationId), {
+        callback: (err, msg) => { if (err === null) this.#onSignal(conversationId, msg) }
+      })
+    }
+    this.#conversations.set(conversationId, entry)
+  }
+
+  #onLive (conversationId: string, msg: Msg): void {
+    const c = this.#conversations.get(conversationId)
+    if (c === undefined) return
+    const seq = Number(msg.headers?.get('Nats-Sequence'))
+    const frame = Number.isSafeInteger(seq) ? messageFrame(seq, msg.string()) : undefined
+    if (frame === undefined) {
+      this.#deps.log.warn({ subject: msg.subject }, 'dropped a live message without seq or JSON object payload')
+      return
+    }
+    const item: LiveItem = { seq, conversationId, id: msg.headers?.get('Nats-Msg-Id') ?? '', frame }
+    for (const userId of c.users) {
+      const entry = this.#users.get(userId)
+      if (entry === undefined) continue
+      for (const conn of entry.sockets) conn.deliver(item)
+    }
+  }
+
+  #onSignal (conversationId: string, msg: Msg): void {
+    const c = this.#conversations.get(conversationId)
+    if (c === undefined) return
+    let from: unknown
+    try {
+      from = (msg.json<{ userId?: unknown }>()).userId
+    } catch {
+      return
+    }
+    const text = msg.string()
+    for (const userId of c.users) {
+      if (userId === from) continue
+      for (const conn of this.socketsOf(userId)) conn.sendText(text)
+    }
+  }
+
+  #onControl (userId: string, msg: Msg): void {
+    let notice: JoinedNotice
+    try {
+      notice = msg.json<JoinedNotice>()
+    } catch {
+      return
+    }
+    if (notice.type === 'joined' && typeof notice.conversation?.id === 'string') {
+      this.join(userId, notice.conversation.id, notice.conversation).catch((err: unknown) => {
+        this.#deps.log.error({ err, userId }, 'joining a conversation failed')
+      })
+    }
+  }
+
+  #conversationOf (subject: string): string {
+    return subject.slice(this.#messagePrefix.length)
+  }
+
+  #itemOf (e: StreamEntry, conversationId: string): LiveItem | undefined {
+    const frame = messageFrame(e.seq, e.data)
+    return frame === undefined ? undefined : { seq: e.seq, conversationId, id: e.msgId, frame }
+  }
+}
+
+function isDirectMember (conversationId: string, userId: string): boolean {
+  return directMembers(conversationId)?.includes(userId) ?? false
+}

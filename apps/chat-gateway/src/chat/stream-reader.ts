@@ -1,0 +1,61 @@
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+
+export interface StreamEntry {
+  seq: number
+  subject: string
+  /** Empty when read with headersOnly. */
+  data: string
+  msgId: string
+}
+
+export interface ReadRange {
+  /** A subject filter (one: nats-server 2.9 has no multi-filter consumers). */
+  filter: string
+  /** First seq to read. */
+  from: number
+  /** Last seq to read (inclusive); later entries are left to the live feed. */
+  to: number
+  /** Subjects and headers only (to discover conversations cheaply). */
+  headersOnly?: boolean
+}
+
+const BATCH = 256
+const NANOS_PER_MS = 1_000_000
+
+/**
+ * Reads a range of a stream, in seq order, through a short-lived ephemeral
+ * pull consumer (no acks, memory storage, removed at the end and by the
+ * server after 30 s of inactivity if this process dies meanwhile).
+ */
+export async function * readStream (js: JetStreamClient, jsm: JetStreamManager, stream: string, range: ReadRange): AsyncGenerator<StreamEntry> {
+  if (range.from > range.to) return
+  const info = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: Math.max(1, range.from),
+    filter_subject: range.filter,
+    headers_only: range.headersOnly === true,
+    inactive_threshold: 30_000 * NANOS_PER_MS,
+    mem_storage: true,
+    num_replicas: 1
+  })
+  try {
+    let pending = info.num_pending
+    const consumer = await js.consumers.get(stream, info.name)
+    while (pending > 0) {
+      const batch = await consumer.fetch({ max_messages: Math.min(pending, BATCH), expires: 5_000 })
+      let got = 0
+      for await (const m of batch) {
+        got++
+        pending = m.info.pending
+        if (m.seq > range.to) return
+        yield { seq: m.seq, subject: m.subject, data: range.headersOnly === true ? '' : m.string(), msgId: m.headers?.get('Nats-Msg-Id') ?? '' }
+        if (m.seq === range.to) return
+      }
+      // Entries removed meanwhile (limits, purge) leave nothing more to read.
+      if (got === 0) return
+    }
+  } finally {
+    jsm.consumers.delete(stream, info.name).catch(() => {})
+  }
+}

@@ -1,0 +1,110 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { Gauge, Counter } from 'prom-client'
+import { ensureStream } from '@metadome/nats'
+import { chatRpc, chatStream, usersStream, CloseCode } from '@metadome/contracts'
+import type { GatewayConfig } from '../../config.js'
+import { TokenVerifier } from '../../auth/token-verifier.js'
+import { Hub } from '../../chat/hub.js'
+import { ChatService } from '../../chat/chat-service.js'
+import { Revocations, followUserEvents } from '../../chat/user-events.js'
+import type { Connection } from '../../ws/connection.js'
+
+export interface Chat {
+  verifier: TokenVerifier
+  revocations: Revocations
+  hub: Hub
+  service: ChatService
+  /** Every open socket, authenticated or not. */
+  registry: Set<Connection>
+  /** True once the gateway is shutting down: new sockets are closed with 1012. */
+  closing: boolean
+  /** Counts a close the gateway initiated. */
+  countClose: (code: number) => void
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    chat: Chat
+  }
+}
+
+/**
+ * The gateway's chat side, composed: token verification (JWKS), the hub of
+ * sockets and their NATS subscriptions, the chat operations, USERS events
+ * (deleted users and revoked sessions close their sockets with 4403 on every
+ * gateway), WebSocket pings, resuming after a NATS reconnect, and closing
+ * every socket with 1012 when the gateway stops.
+ */
+export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, opts: { config: GatewayConfig }) {
+  const { config } = opts
+  const { nc, ns } = app.nats
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  const stream = chatStream(ns).name
+  await ensureStream(jsm, chatStream(ns))
+  await ensureStream(jsm, usersStream(ns))
+
+  const log = app.log.child({ component: 'chat' })
+  const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })
+  const hub = new Hub({ nc, js, jsm, ns, writer, log, stream })
+  const service = new ChatService({ js, jsm, ns, writer, hub, log, stream })
+  const revocations = new Revocations()
+  const verifier = new TokenVerifier({
+    jwksUrl: new URL('/.well-known/jwks.json', config.AUTH_URL).toString(),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE
+  })
+  const closes = new Counter({ name: 'chat_gateway_socket_closes_total', help: 'Sockets closed by the gateway, by close code', labelNames: ['code'], registers: [app.metrics] })
+  const chat: Chat = {
+    verifier,
+    revocations,
+    hub,
+    service,
+    registry: new Set(),
+    closing: false,
+    countClose: (code) => { closes.inc({ code: String(code) }) }
+  }
+  app.decorate('chat', chat)
+
+  new Gauge({ name: 'chat_gateway_sockets', help: 'Open WebSockets', registers: [app.metrics], collect () { this.set(chat.registry.size) } })
+  new Gauge({ name: 'chat_gateway_conversation_subscriptions', help: 'Conversations followed on NATS', registers: [app.metrics], collect () { this.set(hub.subscribedConversations) } })
+
+  const stopUserEvents = await followUserEvents({
+    js,
+    ns,
+    log,
+    onEvent (event) {
+      const userId = event.user.id
+      if (event.type === 'deleted') {
+        revocations.delete(userId)
+        service.forgetUser(userId)
+        hub.closeUser(userId, CloseCode.forbidden, 'user deleted')
+      } else if (event.type === 'sessions_revoked') {
+        const at = Date.parse(event.occurredAt)
+        revocations.revoke(userId, at)
+        hub.closeUser(userId, CloseCode.forbidden, 'sessions revoked', (conn) => conn.tokenIssuedAt <= Math.floor(at / 1000))
+      }
+    }
+  })
+
+  // A dead peer answers no ping: terminated at the next round.
+  const pings = setInterval(() => {
+    revocations.prune()
+    for (const conn of chat.registry) conn.ping()
+  }, config.WS_PING_INTERVAL_MS)
+  pings.unref()
+
+  // Core NATS messages sent while disconnected are lost: catch every socket up.
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') hub.resumeAll()
+    }
+  })()
+
+  app.addHook('onClose', async () => {
+    clearInterval(pings)
+    await stopUserEvents()
+  })
+}, { name: 'metadome-chat', dependencies: ['metadome-nats', 'metadome-metrics'] })

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify'
+import { CloseCode } from '@metadome/contracts'
+import type { GatewayConfig } from '../config.js'
+import { runSession } from '../ws/session.js'
+
+/** `GET /v1/ws`: the WebSocket contract (DESIGN.md). */
+export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayConfig }): Promise<void> {
+  const { config } = opts
+  const limits = {
+    authTimeoutMs: config.WS_AUTH_TIMEOUT_MS,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    ratePerSecond: config.WS_RATE_PER_SECOND,
+    rateBurst: config.WS_RATE_BURST,
+    maxBadFrames: config.WS_MAX_BAD_FRAMES
+  }
+  app.get('/v1/ws', { websocket: true }, (socket, request) => {
+    if (app.chat.closing) {
+      socket.close(CloseCode.restarting, 'gateway restarting')
+      return
+    }
+    runSession(socket, request.headers.authorization, {
+      limits,
+      verifier: app.chat.verifier,
+      revocations: app.chat.revocations,
+      hub: app.chat.hub,
+      chat: app.chat.service,
+      log: request.log,
+      registry: app.chat.registry,
+      onClose: app.chat.countClose
+    })
+  })
+}

@@ -1,0 +1,193 @@
+import type { WebSocket, RawData } from 'ws'
+import type { FastifyBaseLogger } from 'fastify'
+import { CloseCode, ErrorCode, type ClientFrame, type Ref, type ServerFrame } from '@metadome/contracts'
+import { Compile } from 'typebox/compile'
+import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier.js'
+import type { Revocations } from '../chat/user-events.js'
+import type { Hub } from '../chat/hub.js'
+import type { ChatService } from '../chat/chat-service.js'
+import { Connection } from './connection.js'
+import { RateLimiter } from './rate-limiter.js'
+import { readFrame } from './frame-reader.js'
+
+export interface SessionLimits {
+  authTimeoutMs: number
+  maxBufferedBytes: number
+  ratePerSecond: number
+  rateBurst: number
+  maxBadFrames: number
+}
+
+export interface SessionDeps {
+  limits: SessionLimits
+  verifier: TokenVerifier
+  revocations: Revocations
+  hub: Hub
+  chat: ChatService
+  log: FastifyBaseLogger
+  /** Every open socket, authenticated or not (pings, shutdown). */
+  registry: Set<Connection>
+  onClose?: (code: number) => void
+}
+
+/** Frames a socket may send while its authentication is under way; they run once it is ready. */
+const MAX_EARLY_FRAMES = 64
+const isErrorCode = Compile(ErrorCode)
+
+function withRef<F extends ServerFrame> (frame: F, ref: Ref | undefined): F {
+  return ref === undefined ? frame : { ...frame, ref }
+}
+
+/**
+ * Runs one WebSocket from upgrade to close. The message listener is attached
+ * before anything is awaited (frames sent right after the upgrade are not
+ * lost); frames that arrive while the token is checked wait in order.
+ */
+export function runSession (socket: WebSocket, authorization: string | undefined, deps: SessionDeps): Connection {
+  const { limits, hub, chat, log } = deps
+  const conn = new Connection(socket, log, { maxBufferedBytes: limits.maxBufferedBytes, ...(deps.onClose === undefined ? {} : { onClose: deps.onClose }) })
+  const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
+  let state: 'auth' | 'authenticating' | 'ready' = 'auth'
+  let early: ClientFrame[] = []
+  let badInARow = 0
+
+  deps.registry.add(conn)
+  socket.on('message', onMessage)
+  socket.on('pong', () => { conn.alive = true })
+  socket.on('close', () => {
+    conn.closed = true
+    clearTimeout(timer)
+    deps.registry.delete(conn)
+    hub.detach(conn)
+  })
+  const timer = setTimeout(() => {
+    if (state === 'auth') conn.close(CloseCode.authTimeout, 'no auth frame in time')
+  }, limits.authTimeoutMs)
+
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
+  if (bearer !== null) void authenticate(bearer[1] as string, undefined)
+
+  function onMessage (data: RawData, isBinary: boolean): void {
+    if (conn.closed) return
+    if (!limiter.take()) {
+      conn.sendError('rate_limited', 'too many frames')
+      conn.close(CloseCode.rateLimited, 'rate limited')
+      return
+    }
+    const read = readFrame(data, isBinary)
+    if (!read.ok) {
+      if (++badInARow >= limits.maxBadFrames) {
+        conn.sendError('rate_limited', 'too many invalid frames')
+        conn.close(CloseCode.rateLimited, 'too many invalid frames')
+        return
+      }
+      conn.sendError(read.code, read.message, read.ref)
+      return
+    }
+    badInARow = 0
+    const frame = read.frame
+    switch (state) {
+      case 'auth':
+        if (frame.type === 'auth') void authenticate(frame.token, frame.ref)
+        else conn.sendError('unauthorized', 'authenticate first', frame.ref)
+        return
+      case 'authenticating':
+        if (early.length >= MAX_EARLY_FRAMES) {
+          conn.sendError('rate_limited', 'too many frames before ready')
+          conn.close(CloseCode.rateLimited, 'rate limited')
+        } else {
+          early.push(frame)
+        }
+        return
+      case 'ready':
+        void dispatch(frame)
+    }
+  }
+
+  async function authenticate (token: string, ref: Ref | undefined): Promise<void> {
+    state = 'authenticating'
+    let userId: string
+    try {
+      const verified = await deps.verifier.verify(token)
+      if (deps.revocations.refuses(verified.userId, verified.issuedAt)) throw new InvalidTokenError('the user was deleted or their sessions revoked')
+      userId = verified.userId
+      conn.userId = userId
+      conn.tokenIssuedAt = verified.issuedAt
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        log.info({ connectionId: conn.id, reason: err.message }, 'socket refused: bad token')
+        conn.close(CloseCode.unauthorized, 'bad or expired token')
+      } else {
+        log.warn({ err, connectionId: conn.id }, 'cannot verify tokens now')
+        conn.sendError('unavailable', 'cannot verify tokens now, try again', ref)
+        conn.close(CloseCode.tryAgainLater, 'try again later')
+      }
+      return
+    }
+    clearTimeout(timer)
+    if (conn.closed) return
+    try {
+      await hub.attach(conn, () => {
+        state = 'ready'
+        conn.send(withRef({ type: 'ready', userId, connectionId: conn.id }, ref))
+        const frames = early
+        early = []
+        for (const frame of frames) void dispatch(frame)
+      })
+    } catch (err) {
+      log.error({ err, connectionId: conn.id }, 'cannot set up a socket')
+      conn.sendError('unavailable', 'the gateway cannot serve this socket now, try again', ref)
+      conn.close(CloseCode.tryAgainLater, 'try again later')
+    }
+  }
+
+  async function dispatch (frame: ClientFrame): Promise<void> {
+    const userId = conn.userId as string
+    const ref = frame.ref
+    try {
+      switch (frame.type) {
+        case 'auth':
+          conn.sendError('bad_request', 'already authenticated', ref)
+          return
+        case 'ping':
+          conn.send(withRef({ type: 'pong' }, ref))
+          return
+        case 'send': {
+          const ack = await chat.send(userId, frame, {
+            beforePublish: (id) => { conn.markOwn(id) },
+            notComing: (id) => { conn.forgetOwn(id) }
+          })
+          conn.send(withRef({ type: 'ack', ...ack }, ref))
+          return
+        }
+        case 'sync':
+          await hub.sync(conn, frame.after, ref === undefined ? {} : { ref })
+          return
+        case 'history': {
+          const page = await chat.history(userId, frame.conversationId, frame.before, frame.limit)
+          conn.send(withRef({ type: 'history', conversationId: frame.conversationId, items: page.items, hasMore: page.hasMore }, ref))
+          return
+        }
+        case 'conversations':
+          conn.send(withRef({ type: 'conversations', items: await chat.conversations(userId) }, ref))
+          return
+        case 'receipt':
+          await chat.receipt(userId, frame.conversationId, frame.seq, frame.kind)
+          return
+        case 'typing':
+          await chat.typing(userId, frame.conversationId)
+      }
+    } catch (err) {
+      const reportedRef = ref ?? (frame.type === 'send' ? frame.id : undefined)
+      const code = (err as { code?: unknown }).code
+      if (isErrorCode.Check(code) && code !== 'unavailable') {
+        conn.sendError(code, (err as Error).message, reportedRef)
+      } else {
+        if (code !== 'unavailable') log.error({ err, connectionId: conn.id, frame: frame.type }, 'frame failed')
+        conn.sendError('unavailable', 'the gateway cannot do that now, try again', reportedRef)
+      }
+    }
+  }
+
+  return conn
+}
