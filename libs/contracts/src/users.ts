@@ -1,2 +1,152 @@
-// REST schemas of auth-api (users, sessions, keys requests and responses).
-export {}
+import Type, { type Static } from 'typebox'
+
+// REST schemas of auth-api (DESIGN.md "REST contract — auth-api"): users,
+// sessions and tokens. The server validates with them (unknown fields are
+// refused), the OpenAPI document is generated from them and clients are
+// typed by them. Small pieces first, then each request and response.
+
+export const UserId = Type.String({ format: 'uuid', description: 'user id (UUID)' })
+
+/** Kept as typed; unique without regard to case, and logins ignore case. */
+export const Username = Type.String({
+  pattern: '^[A-Za-z0-9_.-]{3,32}$',
+  description: '3 to 32 characters of a-z, 0-9, "_", "." or "-"; unique without regard to case'
+})
+
+export const DisplayName = Type.String({ minLength: 1, maxLength: 64, description: 'up to 64 characters' })
+
+export const Email = Type.String({ format: 'email', maxLength: 254, description: 'unique when present' })
+
+/**
+ * At least 8 characters. The server also refuses more than 72 bytes of UTF-8
+ * (bcrypt would silently ignore the rest), the username itself and the
+ * 10,000 most common passwords; maxLength here only bounds the request.
+ */
+export const NewPassword = Type.String({ minLength: 8, maxLength: 1024, description: 'at least 8 characters, at most 72 bytes of UTF-8, not common, not the username' })
+
+/** A password being checked, not chosen: no rules beyond a bound. */
+export const Password = Type.String({ minLength: 1, maxLength: 1024 })
+
+/** 256 random bits, base64url without padding. */
+export const RefreshToken = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'opaque refresh token' })
+
+const Timestamp = Type.String({ format: 'date-time' })
+
+/** A user as others see them; `email` only for the user themself and admins. Never a password hash. */
+export const User = Type.Object({
+  id: UserId,
+  username: Username,
+  displayName: DisplayName,
+  email: Type.Optional(Type.Union([Email, Type.Null()])),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, { additionalProperties: false, description: 'a user' })
+export type User = Static<typeof User>
+
+export const UserResponse = Type.Object({ user: User }, { additionalProperties: false })
+export type UserResponse = Static<typeof UserResponse>
+
+export const UserIdParams = Type.Object({ id: UserId }, { additionalProperties: false })
+export type UserIdParams = Static<typeof UserIdParams>
+
+// POST /v1/users
+export const RegisterRequest = Type.Object({
+  username: Username,
+  password: NewPassword,
+  displayName: Type.Optional(DisplayName),
+  email: Type.Optional(Email)
+}, { additionalProperties: false, description: 'displayName defaults to the username' })
+export type RegisterRequest = Static<typeof RegisterRequest>
+
+// GET /v1/users
+export const ListUsersQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'nextCursor of the previous page' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'prefix of the username or display name, any case' }))
+}, { additionalProperties: false })
+export type ListUsersQuery = Static<typeof ListUsersQuery>
+
+export const UserList = Type.Object({
+  items: Type.Array(User),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' })
+}, { additionalProperties: false, description: 'users ordered by username (case-insensitive), keyset-paginated' })
+export type UserList = Static<typeof UserList>
+
+// PATCH /v1/users/:id
+export const UpdateUserRequest = Type.Object({
+  displayName: Type.Optional(DisplayName),
+  email: Type.Optional(Type.Union([Email, Type.Null()], { description: 'null removes it' })),
+  username: Type.Optional(Username),
+  password: Type.Optional(NewPassword),
+  currentPassword: Type.Optional(Password)
+}, { additionalProperties: false, description: 'a username or password change of one\'s own account needs currentPassword; a password change ends every other session' })
+export type UpdateUserRequest = Static<typeof UpdateUserRequest>
+
+// DELETE /v1/users/:id
+export const DeleteUserRequest = Type.Object({
+  currentPassword: Type.Optional(Password)
+}, { additionalProperties: false, description: 'currentPassword is required to delete one\'s own account' })
+export type DeleteUserRequest = Static<typeof DeleteUserRequest>
+
+// POST /v1/auth/login
+export const LoginRequest = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  password: Password
+}, { additionalProperties: false })
+export type LoginRequest = Static<typeof LoginRequest>
+
+// POST /v1/auth/login, POST /v1/auth/refresh
+export const TokenResponse = Type.Object({
+  accessToken: Type.String({ description: 'JWT (EdDSA), verify with /.well-known/jwks.json' }),
+  refreshToken: RefreshToken,
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
+  user: User
+}, { additionalProperties: false })
+export type TokenResponse = Static<typeof TokenResponse>
+
+// POST /v1/auth/refresh, POST /v1/auth/logout
+export const RefreshRequest = Type.Object({ refreshToken: RefreshToken }, { additionalProperties: false })
+export type RefreshRequest = Static<typeof RefreshRequest>
+
+// GET /v1/auth/sessions, DELETE /v1/auth/sessions/:id
+export const Session = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  createdAt: Timestamp,
+  lastUsedAt: Timestamp,
+  expiresAt: Timestamp,
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean({ description: 'the session of the token that asked' })
+}, { additionalProperties: false })
+export type Session = Static<typeof Session>
+
+export const SessionList = Type.Object({ items: Type.Array(Session) }, { additionalProperties: false, description: 'active sessions, newest first' })
+export type SessionList = Static<typeof SessionList>
+
+export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export type SessionIdParams = Static<typeof SessionIdParams>
+
+// GET /.well-known/jwks.json
+export const Jwk = Type.Object({
+  kty: Type.Literal('OKP'),
+  crv: Type.Literal('Ed25519'),
+  x: Type.String(),
+  kid: Type.String(),
+  alg: Type.Literal('EdDSA'),
+  use: Type.Literal('sig')
+}, { additionalProperties: false })
+export type Jwk = Static<typeof Jwk>
+
+export const Jwks = Type.Object({ keys: Type.Array(Jwk) }, { additionalProperties: false, description: 'the signing key, and during a rotation the next one' })
+export type Jwks = Static<typeof Jwks>
+
+/** Claims of an access token (header: alg EdDSA, typ JWT, kid). */
+export interface AccessTokenClaims {
+  sub: string
+  /** Session id: auth-api ends a session's tokens at once when it is revoked. */
+  sid: string
+  iss: string
+  aud: string
+  iat: number
+  exp: number
+}

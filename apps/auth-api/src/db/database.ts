@@ -1,8 +1,19 @@
 import type { UserTable } from './user.table.js'
+import type { SessionTable } from './session.table.js'
+import type { RefreshTokenTable } from './refresh-token.table.js'
+import type { LoginAttemptTable } from './login-attempt.table.js'
+import type { OutboxTable, OutboxRelayLockTable } from './outbox.table.js'
+import type { DeviceListTable } from './device-list.table.js'
 
 /** The `auth` schema; every table of auth-api, by name. */
 export interface AuthDatabase {
   users: UserTable
+  sessions: SessionTable
+  refresh_tokens: RefreshTokenTable
+  login_attempts: LoginAttemptTable
+  outbox: OutboxTable
+  outbox_relay_lock: OutboxRelayLockTable
+  device_lists: DeviceListTable
 }
 
 export const AUTH_SCHEMA = 'auth'

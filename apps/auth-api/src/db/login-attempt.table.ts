@@ -1,0 +1,9 @@
+import type { ColumnType } from 'kysely'
+
+export interface LoginAttemptTable {
+  /** lower(username) as asked for, existing or not. */
+  username_key: string
+  failures: number
+  locked_until: Date | null
+  last_failure_at: ColumnType<Date, Date | undefined, Date>
+}

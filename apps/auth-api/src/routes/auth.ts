@@ -1,0 +1,132 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import { Counter } from 'prom-client'
+import { NotFound } from '@metadome/service'
+import { LoginRequest, RefreshRequest, SessionIdParams, SessionList, TokenResponse } from '@metadome/contracts'
+import { endSession, login, LoginRefused, logout, refresh, type Issued, type SessionsContext } from '../services/sessions.js'
+import { listActiveSessions } from '../db/session.repository.js'
+import { toUser } from '../services/users.js'
+import { callerOf } from './users.js'
+import { bearer, errors, NoContent } from '../schemas/responses.js'
+
+export interface AuthRoutesOptions {
+  rateLimitPerMinute: number
+  refreshTtlSeconds: number
+  graceSeconds: number
+}
+
+export function sessionsContext (app: FastifyInstance, opts: AuthRoutesOptions): SessionsContext {
+  return {
+    db: app.authDb,
+    passwords: app.passwords,
+    tokens: app.tokens,
+    refreshTtlSeconds: opts.refreshTtlSeconds,
+    graceSeconds: opts.graceSeconds,
+    eventsWritten: app.outbox.wake
+  }
+}
+
+const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => {
+  const ctx = sessionsContext(app, opts)
+  const limited = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: '1 minute' } }
+  const logins = new Counter({
+    name: 'auth_logins_total',
+    help: 'Sign-in attempts by outcome: success, failure (wrong password or unknown user), locked (account slowed down)',
+    labelNames: ['outcome'],
+    registers: [app.metrics]
+  })
+  for (const outcome of ['success', 'failure', 'locked']) logins.inc({ outcome }, 0)
+
+  const pair = (issued: Issued) => ({
+    accessToken: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    tokenType: 'Bearer' as const,
+    expiresIn: app.tokens.ttlSeconds,
+    user: toUser(issued.user, { userId: issued.user.id, role: issued.user.role })
+  })
+
+  app.post('/v1/auth/login', {
+    config: limited,
+    schema: {
+      tags: ['sessions'],
+      summary: 'Sign in: an access token and a refresh token',
+      description: 'An unknown user and a wrong password get the same 401. After 5 failures an account waits 1 s, then 2 s, 4 s … at most 15 minutes between attempts (429 too_many_attempts with Retry-After).',
+      body: LoginRequest,
+      response: { 200: TokenResponse, ...errors(400, 401, 413, 429) }
+    }
+  }, async (request, reply) => {
+    try {
+      const issued = await login(ctx, request.body.username, request.body.password, request.headers['user-agent']?.slice(0, 256) ?? null)
+      logins.inc({ outcome: 'success' })
+      return pair(issued)
+    } catch (err) {
+      if (!(err instanceof LoginRefused)) throw err
+      logins.inc({ outcome: err.outcome })
+      const wait = (err.error as { retryAfterSeconds?: number }).retryAfterSeconds
+      if (wait !== undefined) void reply.header('retry-after', String(wait))
+      throw err.error
+    }
+  })
+
+  app.post('/v1/auth/refresh', {
+    config: limited,
+    schema: {
+      tags: ['sessions'],
+      summary: 'A new pair for a refresh token, which is then spent',
+      description: 'Presenting a spent refresh token again revokes its whole session (refresh_token_reused), except within a few seconds of its first use, when the same new pair is returned (two tabs refreshing at once).',
+      body: RefreshRequest,
+      response: { 200: TokenResponse, ...errors(400, 401, 413, 429) }
+    }
+  }, async (request) => pair(await refresh(ctx, request.body.refreshToken)))
+
+  app.post('/v1/auth/logout', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'End the session of a refresh token',
+      body: RefreshRequest,
+      response: { 204: NoContent, ...errors(400, 413) }
+    }
+  }, async (request, reply) => {
+    await logout(ctx, request.body.refreshToken)
+    return await reply.code(204).send(null)
+  })
+
+  app.get('/v1/auth/sessions', {
+    preHandler: app.authenticate,
+    schema: {
+      security: bearer,
+      tags: ['sessions'],
+      summary: 'The caller\'s active sessions',
+      response: { 200: SessionList, ...errors(401) }
+    }
+  }, async (request) => {
+    const caller = callerOf(request)
+    const rows = await listActiveSessions(app.authDb, caller.userId)
+    return {
+      items: rows.map((s) => ({
+        id: s.id,
+        createdAt: s.created_at.toISOString(),
+        lastUsedAt: s.last_used_at.toISOString(),
+        expiresAt: s.expires_at.toISOString(),
+        userAgent: s.user_agent,
+        current: s.id === caller.sessionId
+      }))
+    }
+  })
+
+  app.delete('/v1/auth/sessions/:id', {
+    preHandler: app.authenticate,
+    schema: {
+      security: bearer,
+      tags: ['sessions'],
+      summary: 'End one of the caller\'s sessions',
+      params: SessionIdParams,
+      response: { 204: NoContent, ...errors(400, 401, 404) }
+    }
+  }, async (request, reply) => {
+    if (!await endSession(ctx, callerOf(request).userId, request.params.id)) throw new NotFound('no such active session')
+    return await reply.code(204).send(null)
+  })
+}
+
+export default auth

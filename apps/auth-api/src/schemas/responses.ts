@@ -1,0 +1,12 @@
+import Type from 'typebox'
+import { ErrorResponse } from '@metadome/contracts'
+
+/** The error responses a route declares, all in the contract's one shape. */
+export function errors (...statuses: number[]): Record<number, typeof ErrorResponse> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorResponse]))
+}
+
+export const NoContent = Type.Null({ description: 'no content' })
+
+/** Routes that need a signed-in caller. */
+export const bearer = [{ bearerAuth: [] }]

@@ -1,0 +1,127 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { AuthDatabase } from '../db/database.js'
+import type { UserRow } from '../db/user.table.js'
+import { findUserById, findUserByUsername, lockUserById } from '../db/user.repository.js'
+import { createSession, findRefreshToken, insertRefreshToken, lockRefreshToken, revokeSession, spendRefreshToken, touchSession } from '../db/session.repository.js'
+import { chargeAttempt, clearFailures } from '../db/login-attempt.repository.js'
+import { appendEvent } from '../db/outbox.repository.js'
+import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, TooManyAttempts } from '../errors.js'
+import type { Passwords } from '../plugins/app/passwords.js'
+import type { Tokens } from '../plugins/app/tokens.js'
+
+export interface SessionsContext {
+  db: Kysely<AuthDatabase>
+  passwords: Passwords
+  tokens: Tokens
+  refreshTtlSeconds: number
+  graceSeconds: number
+  eventsWritten: () => void
+}
+
+export interface Issued {
+  accessToken: string
+  refreshToken: string
+  user: UserRow
+}
+
+export type LoginOutcome = 'success' | 'failure' | 'locked'
+
+const sha256 = (token: string): Buffer => createHash('sha256').update(token).digest()
+
+/**
+ * A refresh token's successor: HMAC-SHA256 of the token under the session's
+ * own random key. Indistinguishable from 256 random bits to anyone without
+ * that key and the token, and the same every time it is computed, which is
+ * what lets two tabs refreshing at once both receive the same new token.
+ */
+const successorOf = (key: Buffer, token: string): string => createHmac('sha256', key).update(token).digest('base64url')
+
+export class LoginRefused extends Error {
+  constructor (readonly outcome: LoginOutcome, readonly error: Error) { super(error.message) }
+}
+
+/**
+ * Unknown user and wrong password take the same path (a bcrypt compare, with
+ * a dummy hash when there is no user) and give the same 401.
+ */
+export async function login (ctx: SessionsContext, username: string, password: string, userAgent: string | null): Promise<Issued> {
+  const key = username.toLowerCase()
+  const charge = await chargeAttempt(ctx.db, key)
+  if (!charge.allowed) throw new LoginRefused('locked', Object.assign(new TooManyAttempts(), { retryAfterSeconds: charge.retryAfterSeconds }))
+  const user = await findUserByUsername(ctx.db, username)
+  const ok = await ctx.passwords.verify(password, user?.password_hash)
+  if (!ok || user === undefined) throw new LoginRefused('failure', new InvalidCredentials())
+  await clearFailures(ctx.db, key)
+
+  const refreshToken = randomBytes(32).toString('base64url')
+  const now = new Date()
+  const expiresAt = new Date(now.getTime() + ctx.refreshTtlSeconds * 1000)
+  const session = await ctx.db.transaction().execute(async (trx) => {
+    const session = await createSession(trx, { userId: user.id, userAgent, expiresAt, successorKey: randomBytes(32) })
+    await insertRefreshToken(trx, { hash: sha256(refreshToken), sessionId: session.id, expiresAt })
+    return session
+  })
+  return { accessToken: ctx.tokens.issue(user.id, session.id, now), refreshToken, user }
+}
+
+/**
+ * Rotation: a token works once and is replaced by its successor. Presented
+ * again within the grace window, it yields the very same new pair (the
+ * successor is derived, and EdDSA signs deterministically); after that, it
+ * means the token was copied, and the whole session is revoked.
+ */
+export async function refresh (ctx: SessionsContext, refreshToken: string): Promise<Issued> {
+  const hash = sha256(refreshToken)
+  const result = await ctx.db.transaction().execute(async (trx) => {
+    const row = await lockRefreshToken(trx, hash)
+    const now = new Date()
+    if (row === undefined || row.revoked_at !== null || row.expires_at <= now || row.session_expires_at <= now) return undefined
+    const successor = successorOf(row.successor_key, refreshToken)
+    const successorHash = sha256(successor)
+
+    if (row.spent_at === null) {
+      const expiresAt = new Date(now.getTime() + ctx.refreshTtlSeconds * 1000)
+      await insertRefreshToken(trx, { hash: successorHash, sessionId: row.session_id, expiresAt })
+      await spendRefreshToken(trx, hash, successorHash, now)
+      await touchSession(trx, row.session_id, expiresAt)
+      return { userId: row.user_id, sessionId: row.session_id, successor, issuedAt: now }
+    }
+    if (now.getTime() - row.spent_at.getTime() <= ctx.graceSeconds * 1000 && row.successor_hash?.equals(successorHash) === true) {
+      return { userId: row.user_id, sessionId: row.session_id, successor, issuedAt: row.spent_at }
+    }
+
+    await revokeSession(trx, row.session_id, row.user_id, 'refresh_token_reused')
+    const user = await lockUserById(trx, row.user_id)
+    if (user !== undefined) await appendEvent(trx, 'sessions_revoked', user)
+    return 'reused' as const
+  })
+  if (result === 'reused') {
+    ctx.eventsWritten()
+    throw new RefreshTokenReused()
+  }
+  if (result === undefined) throw new InvalidRefreshToken()
+  const user = await findUserById(ctx.db, result.userId)
+  if (user === undefined) throw new InvalidRefreshToken()
+  return { accessToken: ctx.tokens.issue(result.userId, result.sessionId, result.issuedAt), refreshToken: result.successor, user }
+}
+
+/** Ends the session the token belongs to (spent or not); an unknown token is already logged out. */
+export async function logout (ctx: SessionsContext, refreshToken: string): Promise<void> {
+  const row = await findRefreshToken(ctx.db, sha256(refreshToken))
+  if (row === undefined) return
+  const session = await ctx.db.selectFrom('sessions').select('user_id').where('id', '=', row.session_id).executeTakeFirst()
+  if (session !== undefined) await revokeSession(ctx.db, row.session_id, session.user_id, 'logout')
+}
+
+/** Ends one of the caller's sessions (signing a device out); the chat side closes the user's sockets. */
+export async function endSession (ctx: SessionsContext, userId: string, sessionId: string): Promise<boolean> {
+  const ended = await ctx.db.transaction().execute(async (trx) => {
+    const user = await lockUserById(trx, userId)
+    if (user === undefined || !await revokeSession(trx, sessionId, userId, 'ended_by_user')) return false
+    await appendEvent(trx, 'sessions_revoked', user)
+    return true
+  })
+  if (ended) ctx.eventsWritten()
+  return ended
+}
