@@ -1,4 +1,4 @@
-import { DEVICE_LIST_CONTEXT, type DeviceList, type SignedDeviceList } from '@metadome/contracts'
+import { DEVICE_LIST_CONTEXT, type Device, type DeviceList, type SignedDeviceList } from '@metadome/contracts'
 import { canonicalJson } from './canonical-json.js'
 import { fromB64, getSodium, toB64, utf8, type Sodium } from './sodium.js'
 
@@ -130,4 +130,43 @@ function unexpectedKeys (obj: Record<string, unknown>, allowed: readonly string[
     if (obj[k] === undefined) return `missing field ${JSON.stringify(k)}`
   }
   return undefined
+}
+
+/**
+ * The next version of a user's device list (version 1 when there is none
+ * yet): the caller adds or removes devices, this numbers and dates it.
+ */
+export function nextDeviceList (options: { userId: string, previous?: DeviceList, devices: Device[], issuedAt?: string }): DeviceList {
+  if (options.previous !== undefined && options.previous.userId !== options.userId) throw new TypeError('the previous list belongs to another user')
+  return {
+    userId: options.userId,
+    version: options.previous === undefined ? 1 : options.previous.version + 1,
+    issuedAt: options.issuedAt ?? new Date().toISOString(),
+    devices: options.devices
+  }
+}
+
+export type SuccessionResult =
+  | { ok: true, accountKeyChanged: boolean }
+  | { ok: false, code: 'bad_device_list' | 'user_changed' | 'version_not_newer', reason: string }
+
+/**
+ * Whether `next` may replace `previous` (the one stored, or cached by a
+ * client): it verifies, it is the same user's, and its version is greater.
+ * A different account key is allowed but reported, so that the key
+ * directory can record it and clients can warn (DESIGN.md "Verification");
+ * whether to accept it is the caller's decision.
+ */
+export async function checkDeviceListSuccession (previous: SignedDeviceList | undefined, next: unknown): Promise<SuccessionResult> {
+  const verified = await verifySignedDeviceList(next)
+  if (!verified.ok) return { ok: false, code: 'bad_device_list', reason: verified.reason }
+  const list = next as SignedDeviceList
+  if (previous === undefined) return { ok: true, accountKeyChanged: false }
+  if (list.deviceList.userId !== previous.deviceList.userId) {
+    return { ok: false, code: 'user_changed', reason: `the list is for ${list.deviceList.userId}, not ${previous.deviceList.userId}` }
+  }
+  if (list.deviceList.version <= previous.deviceList.version) {
+    return { ok: false, code: 'version_not_newer', reason: `version ${list.deviceList.version} does not follow ${previous.deviceList.version}` }
+  }
+  return { ok: true, accountKeyChanged: list.accountKey !== previous.accountKey }
 }

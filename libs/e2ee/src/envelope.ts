@@ -151,7 +151,8 @@ export async function sealEnvelope (input: SealInput): Promise<Envelope> {
   if (!senderListed) throw new E2eeError('unknown_device', "the sending device is not in its user's signed device list")
   recipients.sort(compareAddresses)
 
-  const contentKey = draw(KEY_BYTES)
+  // A copy, so that zeroing it after use never touches the caller's bytes.
+  const contentKey = draw(KEY_BYTES).slice()
   const nonce = draw(NONCE_BYTES)
   try {
     const header: EnvelopeHeader = {

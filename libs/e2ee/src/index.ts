@@ -2,7 +2,10 @@
 // Runs unchanged in Node and browsers: no node: imports, libsodium through its
 // default export only, base64url without padding named on both ends.
 export { canonicalJson, CanonicalJsonError } from './canonical-json.js'
-export { signDeviceList, verifySignedDeviceList, deviceListSigningBytes, MAX_DEVICES, type VerifyResult } from './device-list.js'
+export {
+  signDeviceList, verifySignedDeviceList, nextDeviceList, checkDeviceListSuccession, MAX_DEVICES,
+  type VerifyResult, type SuccessionResult
+} from './device-list.js'
 export { E2eeError, isE2eeError, E2EE_ERROR_CODES, type E2eeErrorCode } from './errors.js'
 export {
   generateAccountKey, generateDeviceKeys, publicDevice, accountPublicKey,

@@ -99,3 +99,22 @@ function flipLowBits (lastChar: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
   return alphabet[alphabet.indexOf(lastChar) ^ 1] as string
 }
+
+t.test('nextDeviceList numbers versions; checkDeviceListSuccession accepts only a newer list of the same user', async (t) => {
+  const { nextDeviceList, checkDeviceListSuccession } = await import('@metadome/e2ee')
+  const v1 = await signDeviceList(account.privateKey, nextDeviceList({ userId: list.userId, devices: list.devices, issuedAt: list.issuedAt }))
+  t.equal(v1.deviceList.version, 1)
+  t.same(await checkDeviceListSuccession(undefined, v1), { ok: true, accountKeyChanged: false })
+  const phone = { deviceId: 'phone', signPublicKey: b64(sodium.crypto_sign_seed_keypair(seed(4)).publicKey), boxPublicKey: b64(sodium.crypto_box_seed_keypair(seed(5)).publicKey) }
+  const v2 = await signDeviceList(account.privateKey, nextDeviceList({ userId: list.userId, previous: v1.deviceList, devices: [...list.devices, phone] }))
+  t.equal(v2.deviceList.version, 2)
+  t.same(await checkDeviceListSuccession(v1, v2), { ok: true, accountKeyChanged: false })
+  t.match(await checkDeviceListSuccession(v2, v1), { ok: false, code: 'version_not_newer' })
+  t.match(await checkDeviceListSuccession(v1, v1), { ok: false, code: 'version_not_newer' })
+  t.match(await checkDeviceListSuccession(v1, { ...v2, signature: v1.signature }), { ok: false, code: 'bad_device_list' })
+  const otherUser = await signDeviceList(account.privateKey, { ...v2.deviceList, userId: '11111111-2222-4333-8444-555555555555' })
+  t.match(await checkDeviceListSuccession(v1, otherUser), { ok: false, code: 'user_changed' })
+  const newAccount = sodium.crypto_sign_seed_keypair(seed(11))
+  t.same(await checkDeviceListSuccession(v1, await signDeviceList(newAccount.privateKey, v2.deviceList)), { ok: true, accountKeyChanged: true })
+  t.throws(() => nextDeviceList({ userId: '11111111-2222-4333-8444-555555555555', previous: v1.deviceList, devices: list.devices }), /another user/)
+})
