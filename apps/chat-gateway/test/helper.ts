@@ -4,11 +4,14 @@ import { createLogger } from '@metadome/logger'
 import { createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
 import { GatewayConfig } from '../src/config.js'
 import { buildApp } from '../src/app.js'
+import type { Chat } from '../src/plugins/app/chat.js'
 
 export interface TestGateway {
   app: FastifyInstance
   config: GatewayConfig
   logs: CapturedLogs
+  /** The gateway's sockets, hub and chat operations, to observe from tests. */
+  chat: Chat
   /** http://127.0.0.1:<port> */
   url: string
   /** ws://127.0.0.1:<port>/v1/ws */
@@ -33,5 +36,5 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
-  return { app, config, logs, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` }
+  return { app, config, logs, chat: app.chat, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/v1/ws` }
 }

@@ -57,7 +57,7 @@ t.test('a gateway that stops closes every socket with 1012 and takes no new ones
   await t.rejects(TestSocket.open(gw.wsUrl), 'no new connection')
 })
 
-t.test('a socket that does not read is closed with 4008 while the user's other socket stays open', async (t) => {
+t.test('a socket that does not read is closed with 4008 while the user\'s other socket stays open', async (t) => {
   const jwks = await startJwksServer(t)
   const gw = await build(t, { AUTH_URL: jwks.url, WS_MAX_BUFFERED_BYTES: String(256 * 1024) })
   const nats = await testNats(t, gw.config.NATS_NAMESPACE)
@@ -73,7 +73,7 @@ t.test('a socket that does not read is closed with 4008 while the user's other s
   const body = { ciphertext: 'x'.repeat(60 * 1024) }
   const slow = await until(async () => {
     await nats.chatMessage({ conversationId, senderId: alice, body })
-    return [...gw.app.chat.registry].every((c) => c.userId !== bob || !c.closed) ? undefined : true
+    return [...gw.chat.registry].every((c) => c.userId !== bob || !c.closed) ? undefined : true
   }, 60_000, 'the gateway to give up on the stalled socket')
   t.ok(slow)
   raw.resume()
