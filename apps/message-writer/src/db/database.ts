@@ -1,8 +1,16 @@
 import type { UserTable } from './user.table.js'
+import type { ConversationTable } from './conversation.table.js'
+import type { MemberTable } from './member.table.js'
+import type { MessageTable } from './message.table.js'
+import type { ReadCursorTable } from './read-cursor.table.js'
 
 /** The `chat` schema; every table of message-writer, by name. */
 export interface ChatDatabase {
   users: UserTable
+  conversations: ConversationTable
+  members: MemberTable
+  messages: MessageTable
+  read_cursors: ReadCursorTable
 }
 
 export const CHAT_SCHEMA = 'chat'

@@ -11,8 +11,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function db (app: FastifyInstance, opts: { url: string }) {
-  const db = createDb<ChatDatabase>({ url: opts.url, schema: CHAT_SCHEMA, applicationName: 'message-writer' })
+export default fp(async function db (app: FastifyInstance, opts: { url: string, maxConnections?: number }) {
+  const db = createDb<ChatDatabase>({ url: opts.url, schema: CHAT_SCHEMA, applicationName: 'message-writer', maxConnections: opts.maxConnections })
   app.addHook('onClose', async () => { await db.destroy() })
   await migrateToLatest(db, CHAT_SCHEMA, migrations)
   app.decorate('chatDb', db)

@@ -1,0 +1,64 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { nanos } from '@nats-io/transport-node'
+import { ensureConsumer, ensureStream } from '@metadome/nats'
+import { chatStream, usersStream } from '@metadome/contracts'
+import { deadLetterPublisher, deadLetterStream, type DeadLetterPublisher } from '../../writer/dead-letter.js'
+import { storedThroughReader } from '../../writer/position.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    writerStreams: {
+      js: JetStreamClient
+      jsm: JetStreamManager
+      chat: Consumer
+      users: Consumer
+      deadLetter: DeadLetterPublisher
+      /** The CHAT seq at and below which everything is stored (the writer consumer's ack floor). */
+      storedThrough: () => Promise<number>
+    }
+  }
+}
+
+export interface StreamsOptions {
+  /** Unacked messages the CHAT consumer allows across all replicas. */
+  maxAckPending: number
+}
+
+/**
+ * Set-up, before any loop starts: the streams this app reads and writes
+ * (idempotent; whichever app starts first creates them) and the writer's two
+ * durable pull consumers, shared by all replicas. Acks are explicit, a
+ * message not acked within ack_wait is delivered again, and there is no
+ * max_deliver: a message is only ever settled by being stored or
+ * dead-lettered, never by running out of attempts (position.ts relies on it).
+ */
+export default fp(async function streams (app: FastifyInstance, opts: StreamsOptions) {
+  const { nc, ns } = app.nats
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  const chat = chatStream(ns)
+  const users = usersStream(ns)
+  await ensureStream(jsm, chat)
+  await ensureStream(jsm, users)
+  await ensureStream(jsm, deadLetterStream(ns))
+
+  const common = {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: -1
+  }
+  await ensureConsumer(jsm, chat.name, { ...common, durable_name: ns.consumer('writer'), max_ack_pending: opts.maxAckPending })
+  await ensureConsumer(jsm, users.name, { ...common, durable_name: ns.consumer('writer_users'), max_ack_pending: 1_000 })
+
+  app.decorate('writerStreams', {
+    js,
+    jsm,
+    chat: await js.consumers.get(chat.name, ns.consumer('writer')),
+    users: await js.consumers.get(users.name, ns.consumer('writer_users')),
+    deadLetter: deadLetterPublisher(js, ns),
+    storedThrough: storedThroughReader(jsm, chat.name, ns.consumer('writer'))
+  })
+}, { name: 'writer-streams', dependencies: ['metadome-nats'] })

@@ -1,0 +1,148 @@
+import type { Kysely } from 'kysely'
+import {
+  directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
+  type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type Message, type MemberRole
+} from '@metadome/contracts'
+import { BadRequest, Forbidden, NotFound } from '@metadome/service'
+import type { ChatDatabase } from '../db/database.js'
+import type { MessageRow } from '../db/message.table.js'
+import { conversationsOf, findConversation, findMembership, type ConversationWithMembers } from '../db/conversation.repository.js'
+import { historyPage, messagesSince, type SeqWindow } from '../db/message.repository.js'
+import { findUser } from '../db/user.repository.js'
+import { advanceReadCursor } from '../db/read-cursor.repository.js'
+
+export interface HandlerContext {
+  db: Kysely<ChatDatabase>
+  /** The highest seq at and below which all of CHAT is stored (see position.ts). */
+  storedThrough: () => Promise<number>
+  /** The most bytes of items one reply may carry (below NATS's max payload). */
+  maxItemBytes: () => number
+}
+
+export type Handlers = { [M in ChatRpcMethod]: (request: ChatRpcRequest<M>) => Promise<ChatRpcResult<M>> }
+
+export function toMessage (row: MessageRow): Message {
+  return { id: row.id, conversationId: row.conversation_id, senderId: row.sender_id, seq: row.seq, sentAt: row.sent_at.toISOString(), body: row.body }
+}
+
+export function toConversation (row: ConversationWithMembers): Conversation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    ...(row.title === null ? {} : { title: row.title }),
+    members: row.members,
+    createdAt: row.created_at.toISOString(),
+    lastSeq: row.last_seq
+  }
+}
+
+/**
+ * Takes items while they fit in `maxBytes` (always at least one), so a page of
+ * large messages is cut short, with hasMore, rather than rejected by NATS.
+ */
+function fit (rows: MessageRow[], limit: number, maxBytes: number): { items: Message[], hasMore: boolean } {
+  const items: Message[] = []
+  let bytes = 0
+  for (const row of rows) {
+    if (items.length === limit) return { items, hasMore: true }
+    const item = toMessage(row)
+    bytes += Buffer.byteLength(JSON.stringify(item)) + 1
+    if (bytes > maxBytes && items.length > 0) return { items, hasMore: true }
+    items.push(item)
+  }
+  return { items, hasMore: false }
+}
+
+const DIRECT_WINDOW: SeqWindow = { joinedSeq: 0, leftSeq: null }
+
+/**
+ * Who may do what in a conversation. A direct conversation's members are in
+ * its id, so a direct id needs no lookup to say `forbidden`; it must be the
+ * canonical id, or two ids would name one conversation.
+ */
+function directPair (conversationId: string): [string, string] | undefined {
+  const pair = directMembers(conversationId)
+  if (pair !== undefined && directConversationId(pair[0], pair[1]) !== conversationId) {
+    throw new BadRequest(`${conversationId} is not the canonical id of a direct conversation`)
+  }
+  return pair
+}
+
+/** The member's window of visible seqs, for reading (a former member reads up to when they left). */
+async function readWindow (ctx: HandlerContext, conversationId: string, userId: string): Promise<SeqWindow> {
+  const pair = directPair(conversationId)
+  if (pair !== undefined) {
+    if (!pair.includes(userId)) throw new Forbidden('not a member of this conversation')
+    return DIRECT_WINDOW
+  }
+  const membership = await findMembership(ctx.db, conversationId, userId)
+  if (membership !== undefined) return { joinedSeq: membership.joined_seq, leftSeq: membership.left_seq }
+  if (await findConversation(ctx.db, conversationId) === undefined) throw new NotFound('no such conversation')
+  throw new Forbidden('not a member of this conversation')
+}
+
+/** The user's role if they are a member now. */
+async function currentRole (ctx: HandlerContext, conversationId: string, userId: string): Promise<MemberRole> {
+  const pair = directPair(conversationId)
+  if (pair !== undefined) {
+    if (!pair.includes(userId)) throw new Forbidden('not a member of this conversation')
+    return 'member'
+  }
+  const membership = await findMembership(ctx.db, conversationId, userId)
+  if (membership !== undefined && membership.left_seq === null) return membership.role
+  if (membership === undefined && await findConversation(ctx.db, conversationId) === undefined) throw new NotFound('no such conversation')
+  throw new Forbidden('not a member of this conversation')
+}
+
+export function handlers (ctx: HandlerContext): Handlers {
+  return {
+    async 'users.get' ({ userId }) {
+      return { user: await findUser(ctx.db, userId) ?? null }
+    },
+
+    async 'conversations.list' ({ userId }) {
+      return { items: (await conversationsOf(ctx.db, userId)).map(toConversation) }
+    },
+
+    async 'conversations.get' ({ conversationId, userId }) {
+      const role = await currentRole(ctx, conversationId, userId)
+      const row = await findConversation(ctx.db, conversationId)
+      if (row !== undefined) return { conversation: toConversation(row), role }
+      // Not a group (currentRole found none) but a direct conversation with
+      // no message yet: it exists as soon as both users do.
+      const pair = directMembers(conversationId) as [string, string]
+      const other = pair[0] === userId ? pair[1] : pair[0]
+      if (await findUser(ctx.db, other) === undefined) throw new NotFound('no such user')
+      return {
+        conversation: { id: conversationId, kind: 'direct', members: [...new Set(pair)], createdAt: new Date().toISOString(), lastSeq: 0 },
+        role
+      }
+    },
+
+    async 'messages.history' ({ conversationId, userId, before, limit = HISTORY_DEFAULT_LIMIT }) {
+      const window = await readWindow(ctx, conversationId, userId)
+      const rows = await historyPage(ctx.db, { conversationId, before, limit, ...window })
+      const page = fit(rows, limit, ctx.maxItemBytes())
+      return { items: page.items, hasMore: page.hasMore || rows.length > limit }
+    },
+
+    async 'messages.since' ({ userId, after, limit = SINCE_DEFAULT_LIMIT }) {
+      // Read the position first: everything at or below it was committed
+      // before the query below starts, so the query sees all of it.
+      const storedThrough = await ctx.storedThrough()
+      const rows = await messagesSince(ctx.db, { userId, after, through: storedThrough, limit })
+      const page = fit(rows, limit, ctx.maxItemBytes())
+      return { items: page.items, storedThrough, hasMore: page.hasMore || rows.length > limit }
+    },
+
+    async 'receipts.read' ({ conversationId, userId, seq }) {
+      await currentRole(ctx, conversationId, userId)
+      await advanceReadCursor(ctx.db, { conversationId, userId, seq })
+      return {}
+    },
+
+    async 'writer.position' () {
+      return { storedThrough: await ctx.storedThrough() }
+    }
+  }
+}

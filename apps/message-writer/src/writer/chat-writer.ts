@@ -1,0 +1,260 @@
+import { EventEmitter } from 'node:events'
+import type { Kysely } from 'kysely'
+import type { Consumer, JsMsg } from '@nats-io/jetstream'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Namespace } from '@metadome/nats'
+import type { ChatDatabase } from '../db/database.js'
+import { insertMessages, messageExists } from '../db/message.repository.js'
+import { ensureDirectConversations, existingConversationIds, raiseLastSeqs, type NewDirectConversation } from '../db/conversation.repository.js'
+import { chatDecoder, type ChatMessage, type Poison } from './decode-chat.js'
+import { ConsumeLoop, retryDelayMs } from './consume-loop.js'
+import type { DeadLetterPublisher } from './dead-letter.js'
+import type { WriterMetrics } from './metrics.js'
+import { classifyDbError } from './db-errors.js'
+
+export interface ChatWriterOptions {
+  db: Kysely<ChatDatabase>
+  consumer: Consumer
+  ns: Namespace
+  deadLetter: DeadLetterPublisher
+  metrics: WriterMetrics
+  log: FastifyBaseLogger
+  batchSize: number
+  batchWaitMs: number
+  batchesInFlight: number
+}
+
+/** What one batch did; emitted as `batch` once every message of it is settled. */
+export interface BatchReport {
+  messages: number
+  /** Rows inserted. */
+  stored: number
+  /** Already stored (a redelivery or a resend), acked without a row. */
+  duplicates: number
+  deadLettered: number
+  /** Nak'ed, to be delivered again later. */
+  retried: number
+  durationMs: number
+  /** now - sentAt at the commit, per inserted message. */
+  lagsMs: number[]
+}
+
+/** A group message whose conversation is not stored yet is retried this many deliveries before it is dead-lettered. */
+const UNKNOWN_CONVERSATION_DELIVERIES = 5
+/** Conversation ids a process remembers as existing; past this it forgets them all and asks again. */
+const KNOWN_CONVERSATIONS_MAX = 100_000
+
+interface Entry { msg: JsMsg, message: ChatMessage }
+
+const bySeq = (a: Entry, b: Entry): number => a.message.seq - b.message.seq
+
+/**
+ * The CHAT side of message-writer. Each batch is one transaction: direct
+ * conversations and their members are created with their first message,
+ * messages are inserted with ON CONFLICT (id) DO NOTHING (a redelivery, or
+ * another replica holding the same message, changes nothing) and last_seq is
+ * raised; every message is acked only after the commit. A database outage
+ * naks the batch with backoff. An entry that can never be stored is
+ * dead-lettered (published with its reason, then terminated), never dropped.
+ * Every path settles every message: nothing waits for ack_wait but a crash.
+ */
+export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
+  private readonly loop: ConsumeLoop
+  private readonly decode: ReturnType<typeof chatDecoder>
+  /** Conversations known to exist, so most batches skip creating them. */
+  private readonly known = new Set<string>()
+
+  constructor (private readonly opts: ChatWriterOptions) {
+    super()
+    this.decode = chatDecoder(opts.ns)
+    this.loop = new ConsumeLoop({
+      consumer: opts.consumer,
+      maxSize: opts.batchSize,
+      maxWaitMs: opts.batchWaitMs,
+      batchesInFlight: opts.batchesInFlight,
+      log: opts.log,
+      write: async (batch) => { await this.write(batch) }
+    })
+  }
+
+  start (): void { this.loop.start() }
+
+  /** Stops pulling, finishes the batches in flight (committed and acked), then resolves. */
+  async close (): Promise<void> { await this.loop.close() }
+
+  private async write (batch: JsMsg[]): Promise<void> {
+    const started = performance.now()
+    const report: BatchReport = { messages: batch.length, stored: 0, duplicates: 0, deadLettered: 0, retried: 0, durationMs: 0, lagsMs: [] }
+    const valid: Entry[] = []
+    for (const msg of batch) {
+      const d = this.decode(msg.subject, msg.data, msg.info.streamSequence)
+      if (d.ok) valid.push({ msg, message: d.message })
+      else await this.deadLetter(msg, d.poison, report)
+    }
+    await this.store(valid, report)
+
+    report.durationMs = performance.now() - started
+    const m = this.opts.metrics
+    m.batchSize.observe({ stream: 'chat' }, batch.length)
+    m.batchDuration.observe({ stream: 'chat' }, report.durationMs / 1000)
+    m.rowsWritten.inc({ table: 'messages' }, report.stored)
+    for (const [outcome, n] of [['stored', report.stored], ['duplicate', report.duplicates], ['dead_letter', report.deadLettered], ['retry', report.retried]] as const) {
+      if (n > 0) m.messages.inc({ stream: 'chat', outcome }, n)
+    }
+    for (const lag of report.lagsMs) m.ackToRowLag.observe(lag / 1000)
+    this.emit('batch', report)
+  }
+
+  /**
+   * Stores valid entries in one transaction. If PostgreSQL rejects the data
+   * itself rather than failing as a service, stores them one at a time so
+   * that only the offending entry is dead-lettered.
+   */
+  private async store (entries: Entry[], report: BatchReport): Promise<void> {
+    if (entries.length === 0) return
+    // The same id twice in one batch (a resend after the duplicate window):
+    // the lowest seq is stored, the others are acked as duplicates.
+    const first = new Map<string, Entry>()
+    const repeats: Entry[] = []
+    for (const e of [...entries].sort(bySeq)) {
+      if (first.has(e.message.id)) repeats.push(e)
+      else first.set(e.message.id, e)
+    }
+    const unique = [...first.values()]
+    let result: Awaited<ReturnType<ChatWriter['transaction']>>
+    try {
+      result = await this.transaction(unique)
+    } catch (err) {
+      await this.failed(entries, unique, err, report)
+      return
+    }
+
+    const now = Date.now()
+    const inserted = new Set(result.insertedSeqs)
+    for (const e of result.stored) {
+      e.msg.ack()
+      if (inserted.has(e.message.seq)) {
+        report.stored++
+        report.lagsMs.push(now - e.message.sentAtMs)
+      } else {
+        report.duplicates++
+      }
+      this.remember(e.message.conversationId)
+    }
+    for (const e of repeats) {
+      e.msg.ack()
+      report.duplicates++
+    }
+    for (const e of result.waiting) {
+      if (e.msg.info.deliveryCount >= UNKNOWN_CONVERSATION_DELIVERIES) {
+        await this.deadLetter(e.msg, { category: 'unknown_conversation', reason: `conversation ${e.message.conversationId} does not exist` }, report)
+      } else {
+        this.retry(e.msg, report)
+      }
+    }
+  }
+
+  private async failed (entries: Entry[], unique: Entry[], err: unknown, report: BatchReport): Promise<void> {
+    const kind = classifyDbError(err)
+    if (kind === 'data' && entries.length > 1) {
+      this.opts.log.warn({ err, messages: entries.length }, 'the database rejected a batch; storing its messages one at a time')
+      for (const e of [...entries].sort(bySeq)) await this.store([e], report)
+      return
+    }
+    const [only] = unique
+    if (kind === 'data' && only !== undefined) {
+      // A unique violation can also be a race with another replica storing
+      // the same message: then it is simply stored.
+      let exists = false
+      try {
+        exists = await messageExists(this.opts.db, only.message.id)
+      } catch {
+        this.retry(only.msg, report)
+        return
+      }
+      if (exists) {
+        only.msg.ack()
+        report.duplicates++
+        return
+      }
+      const reason = `rejected by the database: ${err instanceof Error ? err.message : String(err)}`
+      await this.deadLetter(only.msg, { category: 'unstorable', reason }, report)
+      return
+    }
+    this.opts.log.error({ err, messages: entries.length }, 'could not write a batch; it will be delivered again')
+    this.opts.metrics.writeErrors.inc({ stream: 'chat' })
+    for (const e of entries) this.retry(e.msg, report)
+  }
+
+  /**
+   * One transaction; run again at once (up to three times) when PostgreSQL
+   * aborted it for a deadlock or a serialization failure.
+   */
+  private async transaction (entries: Entry[]): Promise<{ stored: Entry[], waiting: Entry[], insertedSeqs: number[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.opts.db.transaction().execute(async (trx) => {
+          const direct = new Map<string, NewDirectConversation>()
+          const groups = new Set<string>()
+          for (const { message: m } of entries) {
+            if (this.known.has(m.conversationId)) continue
+            if (m.direct === undefined) groups.add(m.conversationId)
+            else if (!direct.has(m.conversationId)) direct.set(m.conversationId, { id: m.conversationId, createdAt: m.sentAt, members: [...new Set(m.direct)] })
+          }
+          await ensureDirectConversations(trx, [...direct.values()].sort((a, b) => a.id < b.id ? -1 : 1))
+
+          // Groups are created by membership events in the same stream
+          // (issue 5), which another replica may still be committing: a
+          // message for a group not stored yet waits for it.
+          const existing = await existingConversationIds(trx, [...groups])
+          const waiting = entries.filter((e) => groups.has(e.message.conversationId) && !existing.has(e.message.conversationId))
+          const stored = waiting.length === 0 ? entries : entries.filter((e) => !waiting.includes(e))
+
+          const insertedSeqs = await insertMessages(trx, stored.map((e) => e.message))
+          const lastSeq = new Map<string, number>()
+          const inserted = new Set(insertedSeqs)
+          for (const { message: m } of stored) {
+            if (inserted.has(m.seq)) lastSeq.set(m.conversationId, Math.max(lastSeq.get(m.conversationId) ?? 0, m.seq))
+          }
+          await raiseLastSeqs(trx, [...lastSeq].map(([conversationId, seq]) => ({ conversationId, lastSeq: seq })))
+          return { stored, waiting, insertedSeqs }
+        })
+      } catch (err) {
+        if (attempt < 3 && classifyDbError(err) === 'conflict') continue
+        throw err
+      }
+    }
+  }
+
+  private remember (conversationId: string): void {
+    if (this.known.size >= KNOWN_CONVERSATIONS_MAX) this.known.clear()
+    this.known.add(conversationId)
+  }
+
+  private retry (msg: JsMsg, report: BatchReport): void {
+    msg.nak(retryDelayMs(msg.info.deliveryCount))
+    report.retried++
+  }
+
+  /**
+   * Publishes the entry with its reason to the dead-letter subject (stored in
+   * DEADLETTER), then terminates it. If that publish fails the entry is
+   * nak'ed instead, so it is not lost: it comes back and is tried again.
+   */
+  private async deadLetter (msg: JsMsg, poison: Poison, report: BatchReport): Promise<void> {
+    const seq = msg.info.streamSequence
+    try {
+      await this.opts.deadLetter({ stream: 'chat', subject: msg.subject, seq, data: msg.data }, poison.reason)
+    } catch (err) {
+      this.opts.log.error({ err, seq, subject: msg.subject }, 'could not publish a dead letter; the message will be delivered again')
+      this.retry(msg, report)
+      return
+    }
+    // No reason in the term: nats-server before 2.10.4 ignores `+TERM <reason>`
+    // altogether, leaving the message pending; the reason is in the dead letter.
+    msg.term()
+    report.deadLettered++
+    this.opts.metrics.deadLetters.inc({ stream: 'chat', category: poison.category })
+    this.opts.log.warn({ seq, subject: msg.subject, category: poison.category, reason: poison.reason }, 'message dead-lettered: it can never be stored')
+  }
+}
