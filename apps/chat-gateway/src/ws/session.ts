@@ -179,7 +179,9 @@ export function runSession (socket: WebSocket, authorization: string | undefined
       }
     } catch (err) {
       const reportedRef = ref ?? (frame.type === 'send' ? frame.id : undefined)
-      const code = (err as { code?: unknown }).code
+      // @fastify/error upper-cases codes (FORBIDDEN); the frame has the contract's lower-case one.
+      const raw = (err as { code?: unknown }).code
+      const code = typeof raw === 'string' ? raw.toLowerCase() : undefined
       if (isErrorCode.Check(code) && code !== 'unavailable') {
         conn.sendError(code, (err as Error).message, reportedRef)
       } else {
