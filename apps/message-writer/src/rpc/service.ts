@@ -90,8 +90,10 @@ export class RpcService {
       const handler = this.opts.handlers[method] as (request: unknown) => Promise<unknown>
       return { ok: true, result: await handler(request) }
     } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code
-      if (typeof code === 'string' && CODES.has(code) && code !== 'unavailable') {
+      // @fastify/error upper-cases codes (`FORBIDDEN`); the contract's are lower case.
+      const raw = (err as { code?: unknown } | null)?.code
+      const code = typeof raw === 'string' ? raw.toLowerCase() : undefined
+      if (code !== undefined && CODES.has(code) && code !== 'unavailable') {
         this.opts.log.debug({ method, code }, 'rpc rejected')
         return failure(code as ChatRpcErrorCode, err instanceof Error ? err.message : code)
       }
