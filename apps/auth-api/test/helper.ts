@@ -7,6 +7,12 @@ import { createLogger } from '@metadome/logger'
 import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
 import { AuthConfig } from '../src/config.js'
 import { buildApp, type BuildOptions } from '../src/app.js'
+// What the plugins decorate the app with (app.authDb, app.tokens, …), for the
+// tests' type check: app.d.ts alone does not carry these declarations.
+import type {} from '../src/plugins/external/db.js'
+import type {} from '../src/plugins/app/tokens.js'
+import type {} from '../src/plugins/app/passwords.js'
+import type {} from '../src/plugins/app/outbox-relay.js'
 
 export interface TestApp {
   app: FastifyInstance

@@ -137,7 +137,7 @@ t.test('GET /v1/users/me and /v1/users/:id', async (t) => {
 t.test('GET /v1/users', async (t) => {
   const { app } = await build(t)
   const me = await signUp(app, 'mallory', { displayName: 'Zed' })
-  for (const [username, displayName] of [['amy', 'Amy Pond'], ['Bea', 'Zora'], ['carl', 'Beatrix'], ['dora', 'Dora'], ['eve', 'eve']]) {
+  for (const [username, displayName] of [['amy', 'Amy Pond'], ['Bea', 'Zora'], ['carl', 'Beatrix'], ['dora', 'Dora'], ['eve', 'eve']] as const) {
     await signUp(app, username, { displayName })
   }
   const list = async (query: string) => await app.inject({ url: `/v1/users?${query}`, headers: me.auth })

@@ -87,7 +87,15 @@ export default fp(async function tokens (app: FastifyInstance, opts: TokensOptio
 
   app.decorateRequest('caller', null)
   app.decorate('authenticate', async function authenticate (request: FastifyRequest) {
-    const claims = await request.jwtVerify<AccessTokenClaims>()
+    let claims: AccessTokenClaims
+    try {
+      claims = await request.jwtVerify<AccessTokenClaims>()
+    } catch (err) {
+      // Whatever is wrong with a token (fast-jwt reports some algorithm and
+      // key mismatches as plain errors, without a status), it is a 401.
+      request.log.debug({ reason: (err as Error).message }, 'access token refused')
+      throw new Unauthorized(`invalid access token: ${(err as Error).message}`)
+    }
     const row = await app.authDb.selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .select(['users.id', 'users.role'])
