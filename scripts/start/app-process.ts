@@ -18,7 +18,11 @@ export interface AppProcess {
 export function spawnApp (name: string, entry: string, env: NodeJS.ProcessEnv, index: number): AppProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
     env,
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a terminal's Ctrl-C reaches only this script,
+    // which then sends one SIGTERM: a second signal would make the app skip
+    // draining and exit at once.
+    detached: true
   })
   const color = process.stdout.isTTY === true ? COLORS[index % COLORS.length] ?? '' : ''
   const prefix = `${color}${name.padEnd(16)}${color === '' ? '' : RESET}| `

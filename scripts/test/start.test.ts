@@ -35,7 +35,12 @@ async function answers (url: string): Promise<number | undefined> {
 
 t.test('npm start brings the stack to ready on a fresh data folder and reuses it the second time', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'metadome-start-'))
-  const [basePort, pgPort, natsPort] = [await freePort(), await freePort(), await freePort()]
+  // Three consecutive app ports from the base; the others must not fall among them.
+  const basePort = await freePort()
+  let pgPort = await freePort()
+  let natsPort = await freePort()
+  while (pgPort - basePort <= 2 && pgPort >= basePort) pgPort = await freePort()
+  while ((natsPort - basePort <= 2 && natsPort >= basePort) || natsPort === pgPort) natsPort = await freePort()
   const namespace = `start${natsPort}`
   const env = {
     METADOME_DATA_DIR: dataDir,
@@ -53,6 +58,7 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
   const first = start(env)
   running.push(first)
   await until(() => first.output().includes('press Ctrl-C to stop') || first.child.exitCode !== null, 120_000, 'the first start')
+  t.equal(first.child.exitCode, null, 'still running', { output: first.output() })
   t.match(first.output(), /initialising PostgreSQL/)
   t.match(first.output(), /starting nats-server.* with JetStream on 127\.0\.0\.1:\d+/)
   for (const port of [basePort, basePort + 1, basePort + 2]) {
@@ -77,6 +83,7 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
   const second = start(env)
   running.push(second)
   await until(() => second.output().includes('press Ctrl-C to stop') || second.child.exitCode !== null, 120_000, 'the second start')
+  t.equal(second.child.exitCode, null, 'still running', { output: second.output() })
   t.match(second.output(), /reusing PostgreSQL data/)
   t.notMatch(second.output(), /initialising PostgreSQL/)
   const again = new pg.Client({ connectionString: url })
