@@ -87,5 +87,6 @@ export default fp(async function passwords (app: FastifyInstance, opts: Password
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [app.metrics]
   })
+  for (const op of ['hash', 'verify']) seconds.zero({ op })
   app.decorate('passwords', await createPasswords(opts, { timed: (op) => seconds.startTimer({ op }) }))
 }, { name: 'auth-passwords', dependencies: ['metadome-metrics'] })
