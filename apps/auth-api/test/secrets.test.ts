@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import type { LightMyRequestResponse } from 'fastify'
+import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { build, PASSWORD } from './helper.js'
 
 // Every route that takes or gives a secret, at LOG_LEVEL trace, then a search
@@ -9,7 +9,7 @@ import { build, PASSWORD } from './helper.js'
 t.test('no password, hash or token appears in a response or a log line', async (t) => {
   const { app, logs } = await build(t, { LOG_LEVEL: 'trace' })
   const responses: LightMyRequestResponse[] = []
-  const call = async (opts: Parameters<typeof app.inject>[0]) => {
+  const call = async (opts: InjectOptions) => {
     const res = await app.inject(opts)
     responses.push(res)
     return res
