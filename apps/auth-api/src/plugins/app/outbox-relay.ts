@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { Gauge, Histogram } from 'prom-client'
+import { Counter, Gauge, Histogram } from 'prom-client'
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
@@ -57,7 +57,7 @@ export class OutboxRelay {
     private readonly nc: NatsConnection,
     private readonly ns: Namespace,
     private readonly log: FastifyBaseLogger,
-    private readonly lag: Histogram,
+    private readonly metrics: { lag: Histogram, published: Counter },
     opts: RelayOptions = {}
   ) {
     this.opts = { pollMs: 1_000, batchSize: 100, publishTimeoutMs: 5_000, minBackoffMs: 100, maxBackoffMs: 10_000, ...opts }
@@ -109,16 +109,19 @@ export class OutboxRelay {
       for (const row of rows) {
         if (this.stopped) break
         try {
-          await js.publish(userEventSubject(this.ns, row.type), JSON.stringify(row.payload), {
+          const ack = await js.publish(userEventSubject(this.ns, row.type), JSON.stringify(row.payload), {
             msgID: row.id,
             timeout: this.opts.publishTimeoutMs
           })
+          // A duplicate is an event published before whose commit was lost:
+          // the stream kept the first copy, and this one is counted apart.
+          this.metrics.published.inc({ result: ack.duplicate ? 'duplicate' : 'stored' })
         } catch (err) {
           failure = err
           break // keep the order: nothing after a failed event goes out before it
         }
         await markPublished(trx, row.seq)
-        this.lag.observe((Date.now() - row.occurred_at.getTime()) / 1000)
+        this.metrics.lag.observe((Date.now() - row.occurred_at.getTime()) / 1000)
         published++
       }
     })
@@ -161,6 +164,13 @@ export default fp(async function outboxRelay (app: FastifyInstance, opts: RelayO
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [app.metrics]
   })
+  const published = new Counter({
+    name: 'auth_outbox_published_total',
+    help: 'User events published by this replica: stored, or duplicate (already stored, the stream dropped it)',
+    labelNames: ['result'],
+    registers: [app.metrics]
+  })
+  for (const result of ['stored', 'duplicate']) published.inc({ result }, 0)
   const db = app.authDb
   // Scraped from the table, so every replica reports the same, true backlog.
   // Registered with app.metrics; collect() runs at each scrape.
@@ -171,7 +181,7 @@ export default fp(async function outboxRelay (app: FastifyInstance, opts: RelayO
     async collect () { this.set(await backlog(db)) }
   })
 
-  const relay = new OutboxRelay(db, app.nats.nc, app.nats.ns, app.log.child({ component: 'outbox-relay' }), lag, opts)
+  const relay = new OutboxRelay(db, app.nats.nc, app.nats.ns, app.log.child({ component: 'outbox-relay' }), { lag, published }, opts)
   app.decorate('outbox', { wake: () => { relay.wake() } })
   app.addHook('onReady', async () => { relay.start() })
   // Registered after the database and NATS plugins, so this runs before they close.
