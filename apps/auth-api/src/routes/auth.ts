@@ -92,7 +92,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   })
 
   app.get('/v1/auth/sessions', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       security: bearer,
       tags: ['sessions'],
@@ -115,7 +115,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   })
 
   app.delete('/v1/auth/sessions/:id', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       security: bearer,
       tags: ['sessions'],

@@ -15,7 +15,7 @@ import { bearer, errors } from '../schemas/responses.js'
  */
 const keys: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/v1/users/me/keys', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       security: bearer,
       tags: ['keys'],
@@ -36,7 +36,7 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/v1/users/:id/keys', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       security: bearer,
       tags: ['keys'],

@@ -18,9 +18,9 @@ export function usersContext (app: FastifyInstance): UsersContext {
   return { db: app.authDb, passwords: app.passwords, eventsWritten: app.outbox.wake }
 }
 
-/** Set by the authenticate preHandler on every signed-in route. */
+/** Set by the authenticate hook on every signed-in route. */
 export function callerOf (request: FastifyRequest): Caller {
-  if (request.caller === null) throw new Error('route is missing the authenticate preHandler')
+  if (request.caller === null) throw new Error('route is missing the authenticate hook')
   return request.caller
 }
 
@@ -34,7 +34,7 @@ const decodeCursor = (cursor: string): string => {
 
 const users: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, opts) => {
   const ctx = usersContext(app)
-  const signedIn = { preHandler: app.authenticate, schema: { security: bearer } }
+  const signedIn = { onRequest: app.authenticate, schema: { security: bearer } }
 
   app.post('/v1/users', {
     config: { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: '1 minute' } },
