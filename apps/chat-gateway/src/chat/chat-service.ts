@@ -27,6 +27,8 @@ export interface SendRequest {
 }
 
 export interface SendOptions {
+  /** The body's size was checked already (when the frame was read). */
+  bodyChecked?: boolean
   /** Called just before publishing: the sending socket gets the ack, not a `message` copy. */
   beforePublish?: (id: string) => void
   /** Called when the message will not come back live (failed, or a repeated id). */
@@ -75,7 +77,8 @@ export class ChatService {
    * duplicate window) yields the original's ack, from this or any gateway.
    */
   async send (senderId: string, req: SendRequest, options: SendOptions = {}): Promise<Ack> {
-    if (bodyTooLarge(req.body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
+    // Frames were checked when read; REST bodies are checked here.
+    if (options.bodyChecked !== true && bodyTooLarge(req.body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
     const conversationId = req.to !== undefined ? directConversationId(senderId, req.to) : (req.conversationId ?? '')
     const direct = directMembers(conversationId)
     let other: string | undefined

@@ -161,44 +161,56 @@ export class Hub {
    */
   sync (conn: Connection, after: number, reply: { ref?: Ref } | undefined): Promise<void> {
     return conn.catchUp(async (ctx) => {
-      const userId = conn.userId as string
-      const entry = this.#users.get(userId)
-      if (entry === undefined) return
-      const last = await this.lastSeq()
-      // Messages this socket got live before the sync: not again.
-      const known = new Set(entry.conversations)
-      const lo = conn.coveredFrom
-      const hi = conn.cursor
-      const discovered = new Set<string>()
-      const write = (item: LiveItem): void => {
-        if (known.has(item.conversationId) && item.seq > lo && item.seq <= hi) return
-        if (!entry.conversations.has(item.conversationId)) discovered.add(item.conversationId)
-        ctx.write(item)
-      }
-
-      let from = after
       try {
-        from = await this.#fromWriter(userId, after, last, write, ctx)
+        await this.#sync(conn, after, reply, ctx)
       } catch (err) {
-        if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
-        this.#deps.log.warn({ err }, 'message-writer unavailable: catching up from the stream')
+        // Nothing is covered: what was held back is all written, so a failed
+        // catch-up loses nothing live; the client syncs again.
+        this.#deps.log.warn({ err, connectionId: conn.id }, 'catch-up failed')
+        if (reply !== undefined) conn.sendError('unavailable', 'cannot catch up now, sync again', reply.ref)
       }
-      let n = 0
-      for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from: from + 1, to: last })) {
-        const conversationId = this.#conversationOf(e.subject)
-        if (!entry.conversations.has(conversationId) && !isDirectMember(conversationId, userId)) continue
-        const item = this.#itemOf(e, conversationId)
-        if (item !== undefined) write(item)
-        if (++n % 64 === 0) await ctx.drained()
-      }
-      ctx.cover(undefined, last)
-      conn.coveredFrom = Math.min(conn.coveredFrom, after)
-      if (reply !== undefined) {
-        const cursor = Math.max(last, conn.cursor)
-        conn.send(reply.ref === undefined ? { type: 'synced', cursor } : { type: 'synced', cursor, ref: reply.ref })
-      }
-      for (const conversationId of discovered) void this.#joinNow(userId, entry, conversationId)
     })
+  }
+
+  async #sync (conn: Connection, after: number, reply: { ref?: Ref } | undefined, ctx: CatchUpContext): Promise<void> {
+    const userId = conn.userId as string
+    const entry = this.#users.get(userId)
+    if (entry === undefined) return
+    const last = await this.lastSeq()
+    // Messages this socket got live before the sync: not again.
+    const known = new Set(entry.conversations)
+    const lo = conn.coveredFrom
+    const hi = conn.cursor
+    const discovered = new Set<string>()
+    const write = (item: LiveItem): void => {
+      if (known.has(item.conversationId) && item.seq > lo && item.seq <= hi) return
+      if (!entry.conversations.has(item.conversationId)) discovered.add(item.conversationId)
+      ctx.write(item)
+    }
+
+    // Up to where everything is written; the stream tail follows from there.
+    const progress = { through: after }
+    try {
+      await this.#fromWriter(userId, last, write, ctx, progress)
+    } catch (err) {
+      if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
+      this.#deps.log.warn({ err }, 'message-writer unavailable: catching up from the stream')
+    }
+    let n = 0
+    for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from: progress.through + 1, to: last })) {
+      const conversationId = this.#conversationOf(e.subject)
+      if (!entry.conversations.has(conversationId) && !isDirectMember(conversationId, userId)) continue
+      const item = this.#itemOf(e, conversationId)
+      if (item !== undefined) write(item)
+      if (++n % 64 === 0) await ctx.drained()
+    }
+    ctx.cover(undefined, last)
+    conn.coveredFrom = Math.min(conn.coveredFrom, after)
+    if (reply !== undefined) {
+      const cursor = Math.max(last, conn.cursor)
+      conn.send(reply.ref === undefined ? { type: 'synced', cursor } : { type: 'synced', cursor, ref: reply.ref })
+    }
+    for (const conversationId of discovered) void this.#joinNow(userId, entry, conversationId)
   }
 
   /** Catches every socket up from its cursor: after a NATS reconnect, live messages may have been missed. */
@@ -206,18 +218,23 @@ export class Hub {
     for (const conn of this.connections()) void this.sync(conn, conn.cursor, undefined)
   }
 
-  /** Pages messages.since up to `last`; returns the seq up to which everything is written. */
-  async #fromWriter (userId: string, after: number, last: number, write: (item: LiveItem) => void, ctx: CatchUpContext): Promise<number> {
-    let from = after
+  /** Pages messages.since up to `last`, advancing `progress.through` as it writes. */
+  async #fromWriter (userId: string, last: number, write: (item: LiveItem) => void, ctx: CatchUpContext, progress: { through: number }): Promise<void> {
     for (;;) {
-      const page = await this.#deps.writer.call('messages.since', { userId, after: from, limit: SINCE_PAGE })
+      const page = await this.#deps.writer.call('messages.since', { userId, after: progress.through, limit: SINCE_PAGE })
       for (const message of page.items) {
-        if (message.seq > last) return last
+        if (message.seq > last) {
+          progress.through = last
+          return
+        }
         write(itemFromMessage(message))
-        from = message.seq
+        progress.through = message.seq
       }
       await ctx.drained()
-      if (!page.hasMore) return Math.min(Math.max(from, page.storedThrough), last)
+      if (!page.hasMore) {
+        progress.through = Math.min(Math.max(progress.through, page.storedThrough), last)
+        return
+      }
     }
   }
 

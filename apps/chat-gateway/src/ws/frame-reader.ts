@@ -29,7 +29,7 @@ function refOf (value: Record<string, unknown>): Ref | undefined {
  */
 export function readFrame (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ReadResult {
   if (isBinary) return { ok: false, code: 'bad_request', message: 'frames are JSON text' }
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8')
+  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')
   let value: unknown
   try {
     value = JSON.parse(text)

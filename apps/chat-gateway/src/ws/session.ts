@@ -154,6 +154,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
           return
         case 'send': {
           const ack = await chat.send(userId, frame, {
+            bodyChecked: true,
             beforePublish: (id) => { conn.markOwn(id) },
             notComing: (id) => { conn.forgetOwn(id) }
           })
