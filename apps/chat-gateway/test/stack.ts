@@ -28,11 +28,11 @@ export interface Stack {
 /**
  * The chat side end to end: the real message-writer (its buildApp) on a fresh
  * database, two gateways in this process on one NATS namespace, and a JWKS
- * server signing tokens.
+ * server signing tokens (or auth-api at `authUrl`).
  */
-export async function startStack (t: Teardown): Promise<Stack> {
+export async function startStack (t: Teardown, options: { namespace?: string, authUrl?: string } = {}): Promise<Stack> {
   const jwks = await startJwksServer(t)
-  const ns = createTestNamespace(t)
+  const ns = options.namespace ?? createTestNamespace(t)
   const databaseUrl = await createTestDatabase(t)
   const nats = await testNats(t, ns)
   const sql = new pg.Pool({ connectionString: databaseUrl, max: 2 })
@@ -51,8 +51,9 @@ export async function startStack (t: Teardown): Promise<Stack> {
   t.teardown(stopWriter)
   await startWriter()
 
-  const a = await build(t, { AUTH_URL: jwks.url, NATS_NAMESPACE: ns })
-  const b = await build(t, { AUTH_URL: jwks.url, NATS_NAMESPACE: ns })
+  const authUrl = options.authUrl ?? jwks.url
+  const a = await build(t, { AUTH_URL: authUrl, NATS_NAMESPACE: ns })
+  const b = await build(t, { AUTH_URL: authUrl, NATS_NAMESPACE: ns })
   const rpc = chatRpc(nats.nc, nats.ns, { timeoutMs: 5_000 })
   return {
     jwks,
