@@ -161,6 +161,11 @@ t.test('history pages newest first, over the socket and REST', async (t) => {
   const page2 = await aliceA.next('history')
   t.same(page2.items.map((m) => m.seq), seqs.slice(2, 7).reverse())
 
+  aliceA.send({ type: 'conversations', ref: 'c1' })
+  const conversations = await aliceA.next('conversations')
+  t.equal(conversations.ref, 'c1')
+  t.same(conversations.items.map((c) => [c.id, c.kind, [...c.members].sort(), c.lastSeq]), [[conversationId, 'direct', [alice, bob].sort(), seqs[11]]])
+
   const res = await fetch(`${s.b.url}/v1/conversations/${conversationId}/messages?limit=5&before=${seqs[2] ?? 0}`, { headers: { authorization: `Bearer ${s.jwks.token(bob)}` } })
   t.equal(res.status, 200)
   const page3 = await res.json() as { items: Message[], hasMore: boolean }
