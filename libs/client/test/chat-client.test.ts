@@ -1,0 +1,194 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { directConversationId, type Message } from '@metadome/contracts'
+import { ChatClient, MemoryKeyStore, isChatClientError, storeNames, type KeyChange } from '../src/index.js'
+import { until } from '@metadome/testing'
+import { startStack } from './stack.js'
+import { inboxOf, PASSWORD, signUp, username } from './helper.js'
+
+// The SDK against the real services: auth-api, message-writer and two
+// chat-gateways in this process, on a fresh database and NATS namespace.
+
+const stack = await startStack(t)
+
+t.test('two users on different gateways exchange texts that each decrypts', async (t) => {
+  const alice = await signUp(t, stack, 'alice', { gatewayUrl: stack.gatewayUrls[0] as string })
+  const bob = await signUp(t, stack, 'bob', { gatewayUrl: stack.gatewayUrls[1] as string })
+
+  const ack = await alice.client.sendText({ to: bob.id }, 'hello bob')
+  t.equal(ack.conversationId, directConversationId(alice.id, bob.id), 'the ack names the direct conversation')
+  const [got] = await bob.inbox.waitFor(1)
+  t.equal(got?.text, 'hello bob')
+  t.equal(got?.senderId, alice.id)
+  t.equal(got?.message.id, ack.id)
+  t.equal(got?.message.seq, ack.seq)
+  t.equal(got?.deviceId, alice.client.deviceId)
+
+  await bob.client.sendText({ conversationId: ack.conversationId }, 'hi alice')
+  const [back] = await alice.inbox.waitFor(1)
+  t.equal(back?.text, 'hi alice')
+  t.equal(back?.senderId, bob.id)
+  t.same(alice.inbox.rejected, [])
+  t.same(bob.inbox.rejected, [])
+})
+
+t.test('history comes back decrypted, this device\'s own texts included', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  await alice.client.sendText({ to: bob.id }, 'one')
+  await bob.inbox.waitFor(1)
+  await bob.client.sendText({ to: alice.id }, 'two')
+  await alice.inbox.waitFor(1)
+
+  // History is what message-writer stored, which may trail the live feed.
+  const page = await until(async () => {
+    const p = await alice.client.history(alice.client.directConversationId(bob.id))
+    return p.items.length === 2 && p
+  }, 10_000, 'the writer to store both')
+  t.same(page.items.map((i) => [i.senderId, i.text]), [[bob.id, 'two'], [alice.id, 'one']], 'newest first')
+  const again = await bob.client.history(bob.client.directConversationId(alice.id))
+  t.same(again.items.map((i) => i.text), ['two', 'one'], 'a message already shown live opens from memory, not as a replay')
+})
+
+t.test('a message reaches the sender\'s other device, and each device gets it once', async (t) => {
+  const name = username('carol')
+  const carolUser = await ChatClient.register({ authUrl: stack.authUrl, username: name, password: PASSWORD })
+  await stack.known(carolUser.id)
+  const dave = await signUp(t, stack, 'dave')
+
+  const phoneStore = new MemoryKeyStore()
+  const phone = await ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: name, password: PASSWORD, keyStore: phoneStore })
+  t.teardown(async () => { await phone.close() })
+  // The laptop gets the account key (as a user copies it over), not the phone's device keys.
+  const laptopStore = new MemoryKeyStore()
+  await laptopStore.set(storeNames(carolUser.id).account, await phoneStore.get(storeNames(carolUser.id).account))
+  const laptop = await ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: name, password: PASSWORD, keyStore: laptopStore })
+  t.teardown(async () => { await laptop.close() })
+  t.not(laptop.deviceId, phone.deviceId, 'a second device')
+  const list = await dave.client.deviceList(carolUser.id)
+  t.same(list.deviceList.devices.map((d) => d.deviceId).sort(), [phone.deviceId, laptop.deviceId].sort(), 'both devices are in the signed list')
+  t.equal(list.deviceList.version, 2)
+
+  const laptopInbox = inboxOf(laptop)
+  const phoneInbox = inboxOf(phone)
+  await phone.sendText({ to: dave.id }, 'from my phone')
+  const [onLaptop] = await laptopInbox.waitFor(1)
+  t.equal(onLaptop?.text, 'from my phone', 'the laptop reads what the phone sent')
+  t.equal(onLaptop?.deviceId, phone.deviceId)
+  const [onDave] = await dave.inbox.waitFor(1)
+  t.equal(onDave?.text, 'from my phone')
+
+  await dave.client.sendText({ to: carolUser.id }, 'to both')
+  await laptopInbox.waitFor(2)
+  const [onPhone] = await phoneInbox.waitFor(1)
+  t.equal(onPhone?.text, 'to both')
+  t.same(laptopInbox.texts.map((e) => e.text), ['from my phone', 'to both'])
+  t.same(phoneInbox.texts.map((e) => e.text), ['to both'], 'the phone does not hand its own message back as received')
+})
+
+t.test('a contact\'s new account key raises keyChanged, and nothing is sent to it until trusted', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  await alice.client.sendText({ to: bob.id }, 'before')
+  await bob.inbox.waitFor(1)
+  const before = await alice.client.safetyNumber(bob.id)
+  t.match(before.formatted, /^(\d{5} ){11}\d{5}$/)
+  t.equal(before.digits, (await bob.client.safetyNumber(alice.id)).digits, 'both sides compute the same safety number')
+  await bob.client.close()
+
+  // Bob starts over on a new device with new keys.
+  const bob2 = await ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: bob.username, password: PASSWORD, newKeys: true })
+  t.teardown(async () => { await bob2.close() })
+  const bob2Inbox = inboxOf(bob2)
+  const changes: KeyChange[] = []
+  alice.client.on('keyChanged', (c) => changes.push(c))
+
+  await t.rejects(alice.client.sendText({ to: bob.id }, 'to the new key?'), { code: 'account_key_changed' })
+  t.same(changes, [{ userId: bob.id, previousKey: before.accountKey, accountKey: bob2.accountKey }], 'one warning')
+  const after = await alice.client.safetyNumber(bob.id)
+  t.not(after.digits, before.digits, 'the safety number changed')
+  t.equal(after.changed, true)
+
+  await alice.client.trust(bob.id)
+  await alice.client.sendText({ to: bob.id }, 'after trust')
+  const [got] = await bob2Inbox.waitFor(1)
+  t.equal(got?.text, 'after trust')
+  t.equal((await alice.client.safetyNumber(bob.id)).changed, false)
+})
+
+t.test('a message that does not open is rejected with the failed check, never shown as text', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  const ack = await alice.client.sendText({ to: bob.id }, 'genuine')
+  const [genuine] = await bob.inbox.waitFor(1)
+
+  // A client that skips the SDK posts through the gateway's REST route.
+  const login = await (await fetch(`${stack.authUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: alice.username, password: PASSWORD }) })).json() as { accessToken: string }
+  const post = async (body: Message['body']): Promise<void> => {
+    const base = stack.gatewayUrls[0]?.replace('ws://', 'http://').replace('/v1/ws', '')
+    const res = await fetch(`${base}/v1/conversations/${ack.conversationId}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${login.accessToken}` },
+      body: JSON.stringify({ id: randomUUID(), body })
+    })
+    t.equal(res.status, 201)
+  }
+  await post({ text: 'plain text, no envelope' })
+  await post(genuine?.message.body ?? {})
+  const rejected = await bob.inbox.waitForRejected(2)
+  t.same(rejected.map((r) => r.code), ['bad_envelope', 'wrong_message'], 'the code names the check: a replayed envelope under a new id fails its binding')
+  t.same(bob.inbox.texts.map((e) => e.text), ['genuine'])
+})
+
+t.test('a client that comes back gets what it missed once, in order, from its stored cursor', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bobStore = new MemoryKeyStore()
+  const bob = await signUp(t, stack, 'bob', { keyStore: bobStore })
+  await alice.client.sendText({ to: bob.id }, 'm1')
+  await bob.inbox.waitFor(1)
+  await bob.client.close()
+
+  for (const text of ['m2', 'm3', 'm4']) await alice.client.sendText({ to: bob.id }, text)
+
+  const again = await ChatClient.resume({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, userId: bob.id, keyStore: bobStore, connect: false })
+  t.teardown(async () => { await again.close() })
+  const inbox = inboxOf(again)
+  await again.connect()
+  await alice.client.sendText({ to: bob.id }, 'm5')
+  const texts = await inbox.waitFor(4)
+  t.same(texts.map((e) => e.text), ['m2', 'm3', 'm4', 'm5'], 'm1 is not handed over again')
+  t.same(texts.map((e) => e.message.seq), [...texts.map((e) => e.message.seq)].sort((a, b) => a - b), 'in seq order')
+})
+
+t.test('a gateway that goes away: the client moves to another, resyncs, and loses or repeats nothing', async (t) => {
+  const local = await startStack(t, { gateways: 2 })
+  const bob = await signUp(t, local, 'bob', { reconnect: { minDelayMs: 10, maxDelayMs: 50 } })
+  const index = local.gatewayUrls.indexOf(bob.client.gatewayUrl)
+  t.ok(index >= 0, 'bob is on one of the two gateways')
+  const other = local.gatewayUrls[1 - index] as string
+  const alice = await signUp(t, local, 'alice', { gatewayUrl: other })
+  await alice.client.sendText({ to: bob.id }, 'r1')
+  await bob.inbox.waitFor(1)
+
+  const disconnected = new Promise<{ code: number }>((resolve) => bob.client.once('disconnected', resolve))
+  const resynced = new Promise<void>((resolve) => bob.client.once('synced', () => resolve()))
+  await (local.gateways[index] as (typeof local.gateways)[number]).close()
+  t.equal((await disconnected).code, 1012, 'the gateway says it is restarting')
+  await alice.client.sendText({ to: bob.id }, 'r2')
+  await alice.client.sendText({ to: bob.id }, 'r3')
+  await resynced
+  t.equal(bob.client.gatewayUrl, other, 'reconnected to the other gateway')
+  const texts = await bob.inbox.waitFor(3)
+  t.same(texts.map((e) => e.text), ['r1', 'r2', 'r3'])
+  t.equal(new Set(bob.inbox.texts.map((e) => e.message.id)).size, bob.inbox.texts.length, 'no message twice')
+  t.same(bob.inbox.rejected, [])
+})
+
+t.test('a wrong password is invalid_credentials; an unreachable server is unreachable', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  await t.rejects(ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: alice.username, password: 'not the password' }), { code: 'invalid_credentials' })
+  await t.rejects(ChatClient.login({ authUrl: 'http://127.0.0.1:1', gatewayUrl: stack.gatewayUrls, username: alice.username, password: PASSWORD }), { code: 'unreachable' })
+  await t.rejects(ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: ['ws://127.0.0.1:1/v1/ws', 'ws://127.0.0.1:2/v1/ws'], username: alice.username, password: PASSWORD, keyStore: alice.store }), { code: 'unreachable' })
+  const err = await alice.client.sendText({ to: randomUUID() }, 'nobody').catch((e: unknown) => e)
+  t.ok(isChatClientError(err, 'no_keys'), 'a user without keys cannot be written to')
+})
