@@ -30,55 +30,37 @@ export async function existingConversationIds (db: Kysely<ChatDatabase>, ids: st
   return new Set(rows.map((r) => r.id))
 }
 
-/**
- * Raises last_seq to the given seqs (never lowers it). Rows are updated in id
- * order so that two batches touching the same conversations lock them in the
- * same order.
- */
-export async function raiseLastSeqs (db: Kysely<ChatDatabase>, lastSeqs: Array<{ conversationId: string, lastSeq: number }>): Promise<void> {
-  if (lastSeqs.length === 0) return
-  const sorted = [...lastSeqs].sort((a, b) => a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0)
-  const rows = JSON.stringify(sorted.map((s) => ({ id: s.conversationId, last_seq: s.lastSeq })))
-  await sql`
-    update ${sql.table(`${CHAT_SCHEMA}.conversations`)} c set last_seq = u.last_seq
-    from (select * from json_to_recordset(${rows}::json) as r(id text, last_seq bigint) order by r.id) u
-    where c.id = u.id and c.last_seq < u.last_seq`.execute(db)
-}
-
 export interface ConversationWithMembers extends ConversationRow {
   /** Current members (not left), sorted. */
   members: string[]
+  /** seq of the newest stored message, 0 if none. */
+  last_seq: number
 }
+
+// Each a correlated subquery on the conversation `c`: the newest seq is one
+// backward step in messages_conversation_seq.
+const lastSeq = sql<number>`coalesce((select m.seq from ${sql.table(`${CHAT_SCHEMA}.messages`)} m where m.conversation_id = c.id order by m.seq desc limit 1), 0)`
+const members = sql<string[]>`array(select cm.user_id::text from ${sql.table(`${CHAT_SCHEMA}.members`)} cm where cm.conversation_id = c.id and cm.left_seq is null order by cm.user_id)`
 
 /** The conversations `userId` is a member of now, newest activity first. */
 export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string): Promise<ConversationWithMembers[]> {
-  const rows = await db.selectFrom('members as mb')
+  return await db.selectFrom('members as mb')
     .innerJoin('conversations as c', 'c.id', 'mb.conversation_id')
     .selectAll('c')
-    .select((eb) => eb.selectFrom('members as cm')
-      .select(sql<string[]>`coalesce(array_agg(cm.user_id::text order by cm.user_id), '{}')`.as('ids'))
-      .whereRef('cm.conversation_id', '=', 'c.id')
-      .where('cm.left_seq', 'is', null)
-      .as('members'))
+    .select([members.as('members'), lastSeq.as('last_seq')])
     .where('mb.user_id', '=', userId)
     .where('mb.left_seq', 'is', null)
-    .orderBy('c.last_seq', 'desc')
+    .orderBy('last_seq', 'desc')
     .orderBy('c.id')
     .execute()
-  return rows.map((r) => ({ ...r, members: r.members ?? [] }))
 }
 
 export async function findConversation (db: Kysely<ChatDatabase>, id: string): Promise<ConversationWithMembers | undefined> {
-  const row = await db.selectFrom('conversations as c')
+  return await db.selectFrom('conversations as c')
     .selectAll('c')
-    .select((eb) => eb.selectFrom('members as cm')
-      .select(sql<string[]>`coalesce(array_agg(cm.user_id::text order by cm.user_id), '{}')`.as('ids'))
-      .whereRef('cm.conversation_id', '=', 'c.id')
-      .where('cm.left_seq', 'is', null)
-      .as('members'))
+    .select([members.as('members'), lastSeq.as('last_seq')])
     .where('c.id', '=', id)
     .executeTakeFirst()
-  return row === undefined ? undefined : { ...row, members: row.members ?? [] }
 }
 
 /** The user's membership row, current or past. */

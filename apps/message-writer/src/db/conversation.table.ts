@@ -1,15 +1,14 @@
-import type { ColumnType, Insertable, Selectable } from 'kysely'
+import type { Insertable, Selectable } from 'kysely'
 
 export type ConversationKind = 'direct' | 'group'
 
+/** The newest seq of a conversation is not stored: it is max(seq) of its messages, read from the index. */
 export interface ConversationTable {
   /** dm_<userId>_<userId> (directConversationId) or a group's UUID. */
   id: string
   kind: ConversationKind
   title: string | null
   created_at: Date
-  /** seq of the newest stored message; only grows. */
-  last_seq: ColumnType<number, number | undefined, number>
 }
 
 export type ConversationRow = Selectable<ConversationTable>

@@ -26,7 +26,7 @@ export async function insertMessages (db: Kysely<ChatDatabase>, messages: Messag
   const result = await sql<{ seq: number }>`
     insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (id, seq, conversation_id, sender_id, sent_at, body)
     select r.id, r.seq, r.conversation_id, r.sender_id, r.sent_at, r.body
-    from json_to_recordset(${rows}::json)
+    from jsonb_to_recordset(${rows}::jsonb)
       as r(id uuid, seq bigint, conversation_id text, sender_id uuid, sent_at timestamptz, body jsonb)
     order by r.seq
     on conflict (id) do nothing

@@ -5,7 +5,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import type { ChatDatabase } from '../db/database.js'
 import { insertMessages, messageExists } from '../db/message.repository.js'
-import { ensureDirectConversations, existingConversationIds, raiseLastSeqs, type NewDirectConversation } from '../db/conversation.repository.js'
+import { ensureDirectConversations, existingConversationIds, type NewDirectConversation } from '../db/conversation.repository.js'
 import { chatDecoder, type ChatMessage, type Poison } from './decode-chat.js'
 import { ConsumeLoop, retryDelayMs } from './consume-loop.js'
 import type { DeadLetterPublisher } from './dead-letter.js'
@@ -51,9 +51,9 @@ const bySeq = (a: Entry, b: Entry): number => a.message.seq - b.message.seq
 /**
  * The CHAT side of message-writer. Each batch is one transaction: direct
  * conversations and their members are created with their first message,
- * messages are inserted with ON CONFLICT (id) DO NOTHING (a redelivery, or
- * another replica holding the same message, changes nothing) and last_seq is
- * raised; every message is acked only after the commit. A database outage
+ * and messages are inserted with ON CONFLICT (id) DO NOTHING (a redelivery,
+ * or another replica holding the same message, changes nothing); every
+ * message is acked only after the commit. A database outage
  * naks the batch with backoff. An entry that can never be stored is
  * dead-lettered (published with its reason, then terminated), never dropped.
  * Every path settles every message: nothing waits for ack_wait but a crash.
@@ -192,15 +192,20 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
    */
   private async transaction (entries: Entry[]): Promise<{ stored: Entry[], waiting: Entry[], insertedSeqs: number[] }> {
     for (let attempt = 1; ; attempt++) {
+      const direct = new Map<string, NewDirectConversation>()
+      const groups = new Set<string>()
+      for (const { message: m } of entries) {
+        if (this.known.has(m.conversationId)) continue
+        if (m.direct === undefined) groups.add(m.conversationId)
+        else if (!direct.has(m.conversationId)) direct.set(m.conversationId, { id: m.conversationId, createdAt: m.sentAt, members: [...new Set(m.direct)] })
+      }
       try {
+        // The usual batch, all conversations known: one INSERT statement,
+        // atomic on its own, without BEGIN and COMMIT round trips.
+        if (direct.size === 0 && groups.size === 0) {
+          return { stored: entries, waiting: [], insertedSeqs: await insertMessages(this.opts.db, entries.map((e) => e.message)) }
+        }
         return await this.opts.db.transaction().execute(async (trx) => {
-          const direct = new Map<string, NewDirectConversation>()
-          const groups = new Set<string>()
-          for (const { message: m } of entries) {
-            if (this.known.has(m.conversationId)) continue
-            if (m.direct === undefined) groups.add(m.conversationId)
-            else if (!direct.has(m.conversationId)) direct.set(m.conversationId, { id: m.conversationId, createdAt: m.sentAt, members: [...new Set(m.direct)] })
-          }
           await ensureDirectConversations(trx, [...direct.values()].sort((a, b) => a.id < b.id ? -1 : 1))
 
           // Groups are created by membership events in the same stream
@@ -211,12 +216,6 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
           const stored = waiting.length === 0 ? entries : entries.filter((e) => !waiting.includes(e))
 
           const insertedSeqs = await insertMessages(trx, stored.map((e) => e.message))
-          const lastSeq = new Map<string, number>()
-          const inserted = new Set(insertedSeqs)
-          for (const { message: m } of stored) {
-            if (inserted.has(m.seq)) lastSeq.set(m.conversationId, Math.max(lastSeq.get(m.conversationId) ?? 0, m.seq))
-          }
-          await raiseLastSeqs(trx, [...lastSeq].map(([conversationId, seq]) => ({ conversationId, lastSeq: seq })))
           return { stored, waiting, insertedSeqs }
         })
       } catch (err) {

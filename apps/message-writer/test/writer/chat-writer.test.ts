@@ -44,15 +44,16 @@ t.test('a burst published to CHAT is stored once each, with the stream seq, in i
   const stored = await rows(ctx, sent.size)
   assertExactlyOnce(t, stored, sent)
 
-  const { rows: conversations } = await ctx.sql.query<{ id: string, kind: string, last_seq: string, members: string[] }>(
-    `select c.id, c.kind, c.last_seq, array_agg(m.user_id::text order by m.user_id) as members
+  const { rows: conversations } = await ctx.sql.query<{ id: string, kind: string, members: string[] }>(
+    `select c.id, c.kind, array_agg(m.user_id::text order by m.user_id) as members
      from chat.conversations c join chat.members m on m.conversation_id = c.id group by c.id order by c.id`)
   t.equal(conversations.length, 3, 'three direct conversations, created by their first message')
   for (const c of conversations) {
     t.equal(c.kind, 'direct')
     t.equal(directConversationId(c.members[0] as string, c.members[1] as string), c.id, 'members are the two users of the id')
     const last = Math.max(...stored.filter((r) => r.conversation_id === c.id).map((r) => r.seq))
-    t.equal(Number(c.last_seq), last, 'last_seq is the newest seq of the conversation')
+    const { conversation } = await ctx.rpc.call('conversations.get', { conversationId: c.id, userId: c.members[0] as string })
+    t.equal(conversation.lastSeq, last, 'lastSeq is the newest seq of the conversation')
   }
 })
 

@@ -1,0 +1,190 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
+import pg from 'pg'
+import { connect } from '@nats-io/transport-node'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { loadConfig } from '@metadome/config'
+import { createLogger } from '@metadome/logger'
+import { ensureStream, namespace } from '@metadome/nats'
+import { chatStream, chatSubjects, directConversationId, type StreamMessage } from '@metadome/contracts'
+import { adminDatabaseUrl, deleteNamespace, testNatsUrl } from '@metadome/testing'
+import { WriterConfig } from '../apps/message-writer/src/config.js'
+import { buildApp } from '../apps/message-writer/src/app.js'
+import type { BatchReport } from '../apps/message-writer/src/writer/chat-writer.js'
+
+export interface BenchWriterOptions {
+  /** NATS to use; a fresh namespace is made in it and deleted after. */
+  natsUrl?: string
+  /** A PostgreSQL URL allowed to create databases; a fresh one is made and dropped after. */
+  adminDatabaseUrl?: string
+  /** Messages in the throughput phase (a backlog the writer drains). */
+  messages?: number
+  /** Direct conversations the messages are spread over. */
+  conversations?: number
+  /** Size of each message body (an opaque, E2EE-envelope-like JSON object). */
+  bodyBytes?: number
+  /** Messages per second published in the lag phase; default half the measured throughput, at most 20k. */
+  lagRate?: number
+  /** Length of the lag phase. */
+  lagSeconds?: number
+  /** Writer variables, as strings (WRITER_BATCH_SIZE, WRITER_BATCHES_IN_FLIGHT, ...). */
+  env?: Record<string, string>
+  /** Progress lines. */
+  log?: (line: string) => void
+}
+
+export interface BenchWriterResult {
+  /** Rows per second stored while draining a backlog of `messages`. */
+  rowsPerSecond: number
+  /** 99th percentile of (commit time - sentAt) at `lagRate`, in ms. */
+  ackToRowLagP99Ms: number
+  ackToRowLagP50Ms: number
+  lagRate: number
+  messages: number
+  drainSeconds: number
+  /** Every published message is in PostgreSQL exactly once. */
+  exactlyOnce: boolean
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+}
+
+/**
+ * message-writer's throughput and lag, in process, against a real NATS and
+ * PostgreSQL:
+ * 1. `messages` are published to a fresh namespace's CHAT first, then the
+ *    writer starts and drains them: rows per second from its start until the
+ *    last commit (the writer alone, not sharing the CPU with publishers);
+ * 2. then messages are published at `lagRate` for `lagSeconds` while the
+ *    writer runs: the lag from each message's sentAt (set when published) to
+ *    the commit that stored it, as the writer measures it for its metric.
+ */
+export async function benchWriter (opts: BenchWriterOptions = {}): Promise<BenchWriterResult> {
+  const log = opts.log ?? (() => {})
+  const natsUrl = opts.natsUrl ?? testNatsUrl()
+  const adminUrl = opts.adminDatabaseUrl ?? adminDatabaseUrl()
+  const total = opts.messages ?? 100_000
+  const conversationCount = opts.conversations ?? 1_000
+  const lagSeconds = opts.lagSeconds ?? 5
+
+  const dbName = `mdbench_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  await admin.query(`create database "${dbName}"`)
+  await admin.end()
+  const dbUrl = new URL(adminUrl)
+  dbUrl.pathname = `/${dbName}`
+  const ns = namespace(`bench${randomBytes(4).toString('hex')}`)
+  // No async traces: each publish would otherwise build an Error for its stack.
+  const nc = await connect({ servers: natsUrl.split(','), noAsyncTraces: true })
+
+  try {
+    const jsm = await jetstreamManager(nc)
+    const js = jetstream(nc)
+    await ensureStream(jsm, chatStream(ns))
+    const subjects = chatSubjects(ns)
+
+    const users = Array.from({ length: Math.ceil(Math.sqrt(conversationCount * 2)) + 1 }, () => randomUUID())
+    const pairs: Array<[string, string]> = []
+    for (let i = 0; pairs.length < conversationCount; i++) {
+      const a = users[i % users.length] as string
+      const b = users[(i + 1 + Math.floor(i / users.length)) % users.length] as string
+      if (a !== b) pairs.push([a, b])
+    }
+    const body = { v: 1, alg: 'xchacha20poly1305', nonce: randomBytes(24).toString('base64url'), ciphertext: randomBytes(Math.max(16, Math.floor((opts.bodyBytes ?? 512) * 0.7))).toString('base64url') }
+    const message = (i: number): StreamMessage => {
+      const [from, to] = pairs[i % pairs.length] as [string, string]
+      return { id: randomUUID(), conversationId: directConversationId(from, to), senderId: from, sentAt: new Date().toISOString(), body }
+    }
+    const published = new Set<string>()
+    const publish = async (m: StreamMessage): Promise<void> => {
+      await js.publish(subjects.message(m.conversationId), JSON.stringify(m), { msgID: m.id })
+      published.add(m.id)
+    }
+
+    log(`publishing ${total} messages over ${pairs.length} conversations`)
+    let window: Array<Promise<void>> = []
+    for (let i = 0; i < total; i++) {
+      window.push(publish(message(i)))
+      if (window.length === 2_000) { await Promise.all(window); window = [] }
+    }
+    await Promise.all(window)
+
+    const config = loadConfig(WriterConfig, {
+      DATABASE_URL: dbUrl.toString(),
+      NATS_URL: natsUrl,
+      NATS_NAMESPACE: ns.prefix,
+      LOG_LEVEL: 'warn',
+      ...opts.env
+    })
+    let stored = 0
+    let lags: number[] = []
+    let onStored: (() => void) | undefined
+    let target = total
+    const started = performance.now()
+    const app = await buildApp(config, { logger: createLogger({ name: 'message-writer', level: 'warn', format: 'json' }) })
+    try {
+      const reached = new Promise<void>((resolve) => { onStored = resolve })
+      app.chatWriter.on('batch', (r: BatchReport) => {
+        stored += r.stored
+        lags.push(...r.lagsMs)
+        if (stored >= target) onStored?.()
+      })
+      await reached
+      const drainSeconds = (performance.now() - started) / 1000
+      const rowsPerSecond = Math.round(total / drainSeconds)
+      log(`drained ${total} in ${drainSeconds.toFixed(2)} s: ${rowsPerSecond} rows/s (including start-up and migrations)`)
+
+      const lagRate = opts.lagRate ?? Math.min(20_000, Math.floor(rowsPerSecond / 2))
+      log(`publishing ${lagRate} messages/s for ${lagSeconds} s`)
+      lags = []
+      const lagTotal = lagRate * lagSeconds
+      target = total + lagTotal
+      const lagReached = new Promise<void>((resolve) => { onStored = resolve })
+      const tickMs = 10
+      const perTick = lagRate * tickMs / 1000
+      const phaseStart = performance.now()
+      let sent = 0
+      const inFlight: Array<Promise<void>> = []
+      while (sent < lagTotal) {
+        const due = Math.min(lagTotal, Math.floor((performance.now() - phaseStart) / tickMs * perTick) + Math.ceil(perTick))
+        for (; sent < due; sent++) inFlight.push(publish(message(sent)))
+        await new Promise((resolve) => setTimeout(resolve, tickMs))
+      }
+      await Promise.all(inFlight)
+      await lagReached
+      lags.sort((a, b) => a - b)
+
+      const { rows: [counts] } = await app.chatDb.selectFrom('messages').select((eb) => [eb.fn.countAll<string>().as('n'), eb.fn.count<string>('id').distinct().as('ids')]).execute()
+        .then((rows) => ({ rows }))
+      const exactlyOnce = Number(counts?.n) === published.size && Number(counts?.ids) === published.size
+      return {
+        rowsPerSecond,
+        ackToRowLagP99Ms: Math.round(percentile(lags, 0.99) * 10) / 10,
+        ackToRowLagP50Ms: Math.round(percentile(lags, 0.5) * 10) / 10,
+        lagRate,
+        messages: total,
+        drainSeconds: Math.round(drainSeconds * 100) / 100,
+        exactlyOnce
+      }
+    } finally {
+      await app.close()
+    }
+  } finally {
+    await nc.close()
+    await deleteNamespace(natsUrl, ns.prefix)
+    const c = new pg.Client({ connectionString: adminUrl })
+    await c.connect()
+    await c.query(`drop database if exists "${dbName}" with (force)`)
+    await c.end()
+  }
+}
+
+// `node --import tsx --conditions=@metadome/source bench/writer.ts [messages]`
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const messages = Number(process.argv[2] ?? 100_000)
+  const result = await benchWriter({ messages, log: (line) => { console.error(line) } })
+  console.log(JSON.stringify(result, null, 2))
+}
