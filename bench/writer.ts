@@ -34,7 +34,7 @@ export interface BenchWriterOptions {
 }
 
 export interface BenchWriterResult {
-  /** Rows per second stored while draining a backlog of `messages`. */
+  /** Rows per second stored while draining a backlog of `messages` (from the writer's start to its last commit). */
   rowsPerSecond: number
   /** 99th percentile of (commit time - sentAt) at `lagRate`, in ms. */
   ackToRowLagP99Ms: number
@@ -123,8 +123,12 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
     let lags: number[] = []
     let onStored: (() => void) | undefined
     let target = total
-    const started = performance.now()
+    const building = performance.now()
     const app = await buildApp(config, { logger: createLogger({ name: 'message-writer', level: 'warn', format: 'json' }) })
+    // From here the writer is consuming; migrations and stream set-up are a
+    // one-time cost at start, reported apart.
+    const started = performance.now()
+    log(`writer started in ${((started - building) / 1000).toFixed(2)} s (migrations of a fresh database, streams, consumers)`)
     try {
       const reached = new Promise<void>((resolve) => { onStored = resolve })
       app.chatWriter.on('batch', (r: BatchReport) => {
@@ -135,7 +139,7 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
       await reached
       const drainSeconds = (performance.now() - started) / 1000
       const rowsPerSecond = Math.round(total / drainSeconds)
-      log(`drained ${total} in ${drainSeconds.toFixed(2)} s: ${rowsPerSecond} rows/s (including start-up and migrations)`)
+      log(`drained ${total} in ${drainSeconds.toFixed(2)} s: ${rowsPerSecond} rows/s`)
 
       const lagRate = opts.lagRate ?? Math.min(20_000, Math.floor(rowsPerSecond / 2))
       log(`publishing ${lagRate} messages/s for ${lagSeconds} s`)
