@@ -11,6 +11,9 @@ import { adminDatabaseUrl, deleteNamespace, testNatsUrl } from '@metadome/testin
 import { WriterConfig } from '../apps/message-writer/src/config.js'
 import { buildApp } from '../apps/message-writer/src/app.js'
 import type { BatchReport } from '../apps/message-writer/src/writer/chat-writer.js'
+// The app's decorations (app.chatWriter, app.chatDb), for the type checker.
+import type {} from '../apps/message-writer/src/plugins/app/writers.js'
+import type {} from '../apps/message-writer/src/plugins/external/db.js'
 
 export interface BenchWriterOptions {
   /** NATS to use; a fresh namespace is made in it and deleted after. */

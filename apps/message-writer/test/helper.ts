@@ -10,6 +10,12 @@ import { chatRpc, chatStream, chatSubjects, directConversationId, usersStream, u
 import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
 import { WriterConfig } from '../src/config.js'
 import { buildApp } from '../src/app.js'
+// What the plugins decorate the app with (app.chatDb, app.chatWriter, …), for
+// the type checker: the augmentations live beside each plugin.
+import type {} from '../src/plugins/external/db.js'
+import type {} from '../src/plugins/app/streams.js'
+import type {} from '../src/plugins/app/writers.js'
+import type {} from '../src/plugins/app/writer-metrics.js'
 
 export interface TestWriter {
   app: FastifyInstance
