@@ -11,6 +11,7 @@ import openapi from './plugins/external/swagger.js'
 import passwords from './plugins/app/passwords.js'
 import tokens from './plugins/app/tokens.js'
 import outboxRelay, { type RelayOptions } from './plugins/app/outbox-relay.js'
+import housekeeping from './plugins/app/housekeeping.js'
 import usersRoutes from './routes/users.js'
 import authRoutes from './routes/auth.js'
 import keysRoutes from './routes/keys.js'
@@ -72,6 +73,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     ...(config.JWT_NEXT_KEY_FILE !== undefined && { nextKeyFile: config.JWT_NEXT_KEY_FILE })
   })
   await app.register(outboxRelay, options.relay ?? {})
+  await app.register(housekeeping)
 
   const rateLimitPerMinute = config.AUTH_RATE_LIMIT_PER_MINUTE
   await app.register(usersRoutes, { rateLimitPerMinute })

@@ -44,3 +44,11 @@ export async function chargeAttempt (db: Kysely<AuthDatabase>, usernameKey: stri
 export async function clearFailures (db: Kysely<AuthDatabase>, usernameKey: string): Promise<void> {
   await db.deleteFrom('login_attempts').where('username_key', '=', usernameKey).execute()
 }
+
+/** Counts that a day without failures has made moot (see FORGET_AFTER). */
+export async function pruneAttempts (db: Kysely<AuthDatabase>): Promise<void> {
+  await db.deleteFrom('login_attempts')
+    .where('last_failure_at', '<', sql<Date>`now() - ${FORGET_AFTER}`)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', sql<Date>`now()`)]))
+    .execute()
+}

@@ -66,3 +66,18 @@ export async function listActiveSessions (db: Db, userId: string): Promise<Sessi
     .orderBy('created_at', 'desc').orderBy('id')
     .execute()
 }
+
+/**
+ * Forgets what can no longer be used: refresh tokens past their expiry (a
+ * spent one is kept until then, to recognise its reuse), and sessions that
+ * ended or expired more than `keepDays` ago (their tokens go with them).
+ */
+export async function pruneSessions (db: Kysely<AuthDatabase>, keepDays: number): Promise<void> {
+  await db.deleteFrom('refresh_tokens').where('expires_at', '<', sql<Date>`now()`).execute()
+  await db.deleteFrom('sessions')
+    .where((eb) => eb.or([
+      eb('revoked_at', '<', sql<Date>`now() - make_interval(days => ${keepDays})`),
+      eb('expires_at', '<', sql<Date>`now() - make_interval(days => ${keepDays})`)
+    ]))
+    .execute()
+}

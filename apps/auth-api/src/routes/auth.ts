@@ -62,8 +62,7 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
     } catch (err) {
       if (!(err instanceof LoginRefused)) throw err
       logins.inc({ outcome: err.outcome })
-      const wait = (err.error as { retryAfterSeconds?: number }).retryAfterSeconds
-      if (wait !== undefined) void reply.header('retry-after', String(wait))
+      if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds))
       throw err.error
     }
   })

@@ -37,8 +37,11 @@ const sha256 = (token: string): Buffer => createHash('sha256').update(token).dig
  */
 const successorOf = (key: Buffer, token: string): string => createHmac('sha256', key).update(token).digest('base64url')
 
+/** A refused sign-in: the error to answer with, and the outcome to count. */
 export class LoginRefused extends Error {
-  constructor (readonly outcome: LoginOutcome, readonly error: Error) { super(error.message) }
+  constructor (readonly outcome: Exclude<LoginOutcome, 'success'>, readonly error: Error, readonly retryAfterSeconds?: number) {
+    super(error.message)
+  }
 }
 
 /**
@@ -48,7 +51,7 @@ export class LoginRefused extends Error {
 export async function login (ctx: SessionsContext, username: string, password: string, userAgent: string | null): Promise<Issued> {
   const key = username.toLowerCase()
   const charge = await chargeAttempt(ctx.db, key)
-  if (!charge.allowed) throw new LoginRefused('locked', Object.assign(new TooManyAttempts(), { retryAfterSeconds: charge.retryAfterSeconds }))
+  if (!charge.allowed) throw new LoginRefused('locked', new TooManyAttempts(), charge.retryAfterSeconds)
   const user = await findUserByUsername(ctx.db, username)
   const ok = await ctx.passwords.verify(password, user?.password_hash)
   if (!ok || user === undefined) throw new LoginRefused('failure', new InvalidCredentials())

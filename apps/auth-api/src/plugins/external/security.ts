@@ -27,7 +27,10 @@ export default fp(async function security (app: FastifyInstance, opts: SecurityO
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
         connectSrc: ["'self'"],
-        frameAncestors: ["'none'"]
+        frameAncestors: ["'none'"],
+        // Operators often run it on plain http behind a TLS proxy or on
+        // localhost; upgrading /docs' own requests to https would break it.
+        upgradeInsecureRequests: null
       }
     }
   })
