@@ -32,7 +32,7 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
   await app.register(swaggerPlugin)
   await app.register(errorHandler)
   await app.register(metrics, { app: 'chat-gateway' })
-  await app.register(natsPlugin, { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'chat-gateway' })
+  await app.register(natsPlugin, { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'chat-gateway', noAsyncTraces: true })
   await app.register(health, {
     checks: {
       nats: async () => { await pingNats(app.nats.nc) }

@@ -9,6 +9,12 @@ export interface NatsConfig {
   logger: Logger
   /** How long to keep trying the first connection before giving up. */
   connectTimeoutMs?: number
+  /**
+   * Skips capturing a stack trace for every request (nats.js does so by
+   * default, for better timeout errors): on a hot path of JetStream publishes
+   * (chat-gateway) it costs a third of the throughput.
+   */
+  noAsyncTraces?: boolean
 }
 
 export function natsServers (url: string): string[] {
@@ -27,7 +33,8 @@ export async function connectNats (config: NatsConfig): Promise<NatsConnection> 
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     pingInterval: 10_000,
-    timeout: config.connectTimeoutMs ?? 5_000
+    timeout: config.connectTimeoutMs ?? 5_000,
+    noAsyncTraces: config.noAsyncTraces ?? false
   })
   void logStatus(nc, config.logger)
   return nc

@@ -15,11 +15,13 @@ export interface NatsPluginOptions {
   namespace: string
   /** Connection name shown by the server. */
   name: string
+  /** See NatsConfig.noAsyncTraces. */
+  noAsyncTraces?: boolean
 }
 
 /** Connects at start and drains at close, after every other onClose hook ran. */
 export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
-  const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }) })
+  const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }), noAsyncTraces: opts.noAsyncTraces ?? false })
   app.decorate('nats', { nc, ns: namespace(opts.namespace) })
   app.addHook('onClose', async () => {
     if (nc.isClosed()) return

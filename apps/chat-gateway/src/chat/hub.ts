@@ -198,6 +198,7 @@ export class Hub {
     }
     let n = 0
     for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from: progress.through + 1, to: last })) {
+      if (conn.closed) return
       const conversationId = this.#conversationOf(e.subject)
       if (!entry.conversations.has(conversationId) && !isDirectMember(conversationId, userId)) continue
       const item = this.#itemOf(e, conversationId)
@@ -274,6 +275,7 @@ export class Hub {
         const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId)) + 1
         let n = 0
         for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message(conversationId), from, to: last })) {
+          if (conn.closed) return
           const item = this.#itemOf(e, conversationId)
           if (item !== undefined) ctx.write(item)
           if (++n % 64 === 0) await ctx.drained()

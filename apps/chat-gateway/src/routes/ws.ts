@@ -24,7 +24,8 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
       revocations: app.chat.revocations,
       hub: app.chat.hub,
       chat: app.chat.service,
-      log: request.log,
+      // Not request.log: a child logger per socket costs memory for as long as the socket lives.
+      log: app.log,
       registry: app.chat.registry,
       onClose: app.chat.countClose
     })

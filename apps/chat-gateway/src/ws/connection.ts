@@ -4,8 +4,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode, type ErrorCode, type Ref, type ServerFrame } from '@metadome/contracts'
 import type { LiveItem } from '../chat/live-item.js'
 
-/** Live messages held back during one catch-up, at most. */
-const MAX_HELD = 10_000
+/** Live messages held back during catch-ups, at most, in send buffers' worth. */
+const HELD_BUFFERS = 4
 /** A catch-up waits this long for a socket to read its buffer down. */
 const DRAIN_TIMEOUT_MS = 30_000
 
@@ -73,6 +73,7 @@ export class Connection {
   #jobs: Promise<void> = Promise.resolve()
   #queued = 0
   #held: LiveItem[] | undefined
+  #heldBytes = 0
   #coverage: Coverage | undefined
   /** Ids this socket sent and whose live copy has not come back yet: it got an `ack` instead. */
   #own: Set<string> | undefined
@@ -143,8 +144,9 @@ export class Connection {
     if (this.closed) return
     if (this.#held !== undefined) {
       this.#held.push(item)
-      // Held back during a catch-up that cannot finish: as good as a slow reader.
-      if (this.#held.length > MAX_HELD) this.close(CloseCode.tooSlow, 'too slow to keep up')
+      this.#heldBytes += item.frame.length
+      // Held back during a catch-up that cannot keep up: as good as a slow reader.
+      if (this.#heldBytes > HELD_BUFFERS * this.#limits.maxBufferedBytes) this.close(CloseCode.tooSlow, 'too slow to keep up')
       return
     }
     this.#write(item)
@@ -189,6 +191,7 @@ export class Connection {
   #release (coverage: Coverage): void {
     const held = this.#held ?? []
     this.#held = undefined
+    this.#heldBytes = 0
     this.#coverage = undefined
     if (coverage.all > this.cursor) this.cursor = coverage.all
     for (const item of held) {

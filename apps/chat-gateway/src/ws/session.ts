@@ -48,7 +48,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   const conn = new Connection(socket, log, { maxBufferedBytes: limits.maxBufferedBytes, ...(deps.onClose === undefined ? {} : { onClose: deps.onClose }) })
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
   let state: 'auth' | 'authenticating' | 'ready' = 'auth'
-  let early: ClientFrame[] = []
+  let early: ClientFrame[] | undefined
   let badInARow = 0
 
   deps.registry.add(conn)
@@ -92,6 +92,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
         else conn.sendError('unauthorized', 'authenticate first', frame.ref)
         return
       case 'authenticating':
+        early ??= []
         if (early.length >= MAX_EARLY_FRAMES) {
           conn.sendError('rate_limited', 'too many frames before ready')
           conn.close(CloseCode.rateLimited, 'rate limited')
@@ -130,8 +131,8 @@ export function runSession (socket: WebSocket, authorization: string | undefined
       await hub.attach(conn, () => {
         state = 'ready'
         conn.send(withRef({ type: 'ready', userId, connectionId: conn.id }, ref))
-        const frames = early
-        early = []
+        const frames = early ?? []
+        early = undefined
         for (const frame of frames) void dispatch(frame)
       })
     } catch (err) {
