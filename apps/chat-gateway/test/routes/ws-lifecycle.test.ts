@@ -1,6 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { CloseCode, directConversationId } from '@metadome/contracts'
+import WebSocket from 'ws'
 import { until } from '@metadome/testing'
 import { build } from '../helper.js'
 import { startJwksServer } from '../jwks-server.js'
@@ -80,4 +81,18 @@ t.test('a socket that does not read is closed with 4008 while the user\'s other 
   t.equal(await stalled.closed(30_000), CloseCode.tooSlow)
   t.equal(reader.closeCode, undefined, "Bob's socket that reads stays open")
   reader.close()
+})
+
+t.test('a peer that answers no WebSocket ping is cut off; one that answers stays', async (t) => {
+  const jwks = await startJwksServer(t)
+  const gw = await build(t, { AUTH_URL: jwks.url, WS_PING_INTERVAL_MS: '100' })
+  const answering = await TestSocket.ready(gw.wsUrl, jwks.token(randomUUID()))
+  const dead = new WebSocket(gw.wsUrl, { headers: { authorization: `Bearer ${jwks.token(randomUUID())}` }, autoPong: false })
+  const closed = new Promise<number>((resolve) => dead.once('close', (code) => resolve(code)))
+  dead.on('error', () => {})
+  t.equal(await closed, 1006, 'terminated without a close frame')
+  answering.send({ type: 'ping' })
+  await answering.next('pong')
+  t.equal(answering.closeCode, undefined)
+  answering.close()
 })
