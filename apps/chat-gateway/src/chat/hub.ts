@@ -120,13 +120,19 @@ export class Hub {
     }
     entry.sockets.add(conn)
     // Everything stored before this point is for `sync`; everything after is live.
+    let failure: unknown
     await conn.catchUp(async (ctx) => {
-      const last = await this.lastSeq()
-      conn.coveredFrom = last
-      conn.cursor = last
-      ctx.cover(undefined, last)
-      onReady()
+      try {
+        const last = await this.lastSeq()
+        conn.coveredFrom = last
+        conn.cursor = last
+        ctx.cover(undefined, last)
+        onReady()
+      } catch (err) {
+        failure = err
+      }
     })
+    if (failure !== undefined) throw failure
   }
 
   detach (conn: Connection): void {
