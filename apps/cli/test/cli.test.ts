@@ -1,0 +1,173 @@
+import t, { type Test } from 'tap'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { ChatClient } from '@metadome/client'
+import { FileKeyStore } from '@metadome/client/node'
+import { until } from '@metadome/testing'
+import { startStack } from '../../../libs/client/test/stack.js'
+import { inboxOf } from '../../../libs/client/test/helper.js'
+import { cliEnv, newHome, run, start, watch } from './helper.js'
+
+// The terminal client, spawned as a user runs it (`metadome …`), against the
+// real services started in this process on free ports.
+
+// Every command is a fresh Node process running TypeScript: slow on a busy machine.
+t.setTimeout(300_000)
+const stack = await startStack(t, { gateways: 2 })
+const PASSWORD = 'correct horse battery staple'
+const name = (prefix: string): string => `${prefix}${randomBytes(4).toString('hex')}`
+
+interface Person { username: string, home: string, env: NodeJS.ProcessEnv, id: string }
+
+async function person (t: Test, prefix: string): Promise<Person> {
+  const username = name(prefix)
+  const home = await newHome(t)
+  const env = cliEnv(stack, home, { METADOME_PASSWORD: PASSWORD })
+  const r = await run(env, ['register', username])
+  t.equal(r.code, 0, `register ${username}: ${r.stderr}`)
+  t.match(r.stdout, `registered ${username}`)
+  t.match(r.stdout, `signed in as ${username}`)
+  const id = /\(([0-9a-f-]{36})\)/.exec(r.stdout)?.[1] ?? ''
+  await stack.known(id)
+  return { username, home, env, id }
+}
+
+t.test('register, send and read: the recipient\'s own keys decrypt what the CLI sent', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+
+  const sent = await run(alice.env, ['send', bob.username, 'hello', 'from', 'the', 'terminal'])
+  t.equal(sent.code, 0, sent.stderr)
+  t.match(sent.stdout, new RegExp(`^sent to ${bob.username} \\(seq \\d+\\)\\n$`))
+
+  // Bob's device, from the keys the CLI keeps in his config folder.
+  const bobClient = await ChatClient.resume({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, userId: bob.id, keyStore: new FileKeyStore(join(bob.home, 'store')) })
+  t.teardown(async () => { await bobClient.close() })
+  // History is what message-writer stored, which may trail the ack.
+  const page = await until(async () => {
+    const p = await bobClient.history(bobClient.directConversationId(alice.id))
+    return p.items.length > 0 && p
+  }, 15_000, 'the writer to store the message')
+  t.same(page.items.map((i) => i.text), ['hello from the terminal'])
+
+  const users = await run(alice.env, ['users', bob.username.slice(0, 6)])
+  t.equal(users.code, 0)
+  t.match(users.stdout, bob.username)
+})
+
+t.test('verify prints the same safety number on both sides, in groups of five digits', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  const a = await run(alice.env, ['verify', bob.username])
+  const b = await run(bob.env, ['verify', alice.username])
+  t.equal(a.code, 0, a.stderr)
+  t.equal(b.code, 0, b.stderr)
+  const digits = (out: string): string => (out.match(/^ {4}(\d{5} {2}){3}\d{5}$/gm) ?? []).join('|')
+  t.equal(digits(a.stdout).split('|').length, 3, 'three lines of four groups')
+  t.equal(digits(a.stdout), digits(b.stdout))
+})
+
+t.test('private keys and session tokens are in files only their owner can read', async (t) => {
+  const alice = await person(t, 'alice')
+  t.equal((await stat(alice.home)).mode & 0o777, 0o700)
+  const storeDir = join(alice.home, 'store')
+  t.equal((await stat(storeDir)).mode & 0o777, 0o700)
+  const files = await readdir(storeDir)
+  t.ok(files.some((f) => f.endsWith('.device.json')), 'device keys')
+  t.ok(files.some((f) => f.endsWith('.account.json')), 'the account key')
+  t.ok(files.some((f) => f.endsWith('.session.json')), 'the session')
+  for (const f of [...files.map((f) => join(storeDir, f)), join(alice.home, 'config.json')]) {
+    t.equal((await stat(f)).mode & 0o777, 0o600, `${f} is 0600`)
+  }
+})
+
+t.test('chat: history, a message typed in, a message received live, read receipts', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  t.equal((await run(bob.env, ['send', alice.username, 'earlier message'])).code, 0)
+
+  const bobClient = await ChatClient.resume({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, userId: bob.id, keyStore: new FileKeyStore(join(bob.home, 'store')), connect: false })
+  t.teardown(async () => { await bobClient.close() })
+  const bobInbox = inboxOf(bobClient)
+  const receipts: number[] = []
+  bobClient.on('receipt', (r) => { if (r.kind === 'read') receipts.push(r.seq) })
+  await bobClient.connect()
+
+  const chat = start(alice.env, ['chat', bob.username])
+  const screen = watch(chat)
+  await screen.waitFor(`chatting with ${bob.username}`)
+  t.match(screen.out(), `${bob.username}: earlier message`, 'history is shown')
+
+  chat.stdin.write('hi bob, typed in the chat\n')
+  await screen.waitFor('me: hi bob, typed in the chat')
+  const [got] = await bobInbox.waitFor(1)
+  t.equal(got?.text, 'hi bob, typed in the chat')
+
+  const ack = await bobClient.sendText({ to: alice.id }, 'live reply')
+  await screen.waitFor(`${bob.username}: live reply`)
+  await new Promise<void>((resolve) => {
+    const check = (): void => { if (receipts.includes(ack.seq)) resolve(); else bobClient.once('receipt', check) }
+    check()
+  })
+  t.ok(receipts.includes(ack.seq), 'alice\'s chat sent a read receipt for it')
+
+  bobClient.typing(bobClient.directConversationId(alice.id))
+  await screen.waitFor(`${bob.username} is typing`)
+
+  chat.stdin.end('/quit\n')
+  const code = await new Promise<number | null>((resolve) => chat.on('close', resolve))
+  t.equal(code, 0)
+})
+
+t.test('a wrong password: one clear line, exit 1', async (t) => {
+  const alice = await person(t, 'alice')
+  const r = await run({ ...alice.env, METADOME_PASSWORD: 'not the password' }, ['login', alice.username])
+  t.equal(r.code, 1)
+  t.equal(r.stderr, 'metadome: wrong username or password\n')
+})
+
+t.test('an unreachable server: one clear line, exit 1', async (t) => {
+  const home = await newHome(t)
+  const env = cliEnv(undefined, home, { METADOME_PASSWORD: PASSWORD, METADOME_AUTH_URL: 'http://127.0.0.1:1', METADOME_GATEWAY_URL: 'ws://127.0.0.1:1/v1/ws' })
+  const r = await run(env, ['login', 'alice'])
+  t.equal(r.code, 1)
+  t.match(r.stderr, /^metadome: cannot reach the server: http:\/\/127\.0\.0\.1:1 .*\n$/)
+  t.equal(r.stderr.split('\n').length, 2, 'one line')
+})
+
+t.test('a contact\'s changed key: sending stops with one clear line until trust', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  t.equal((await run(alice.env, ['send', bob.username, 'first'])).code, 0)
+
+  // Bob starts over on another machine with new keys.
+  const bobElsewhere = { ...bob.env, METADOME_HOME: await newHome(t) }
+  const relog = await run(bobElsewhere, ['login', bob.username])
+  t.equal(relog.code, 1, 'the account key is on the first machine')
+  t.match(relog.stderr, '--new-keys')
+  t.equal((await run(bobElsewhere, ['login', bob.username, '--new-keys'])).code, 0)
+
+  const refused = await run(alice.env, ['send', bob.username, 'second'])
+  t.equal(refused.code, 1)
+  t.equal(refused.stderr, `metadome: ${bob.username}'s account key changed: compare safety numbers with \`metadome verify ${bob.username}\`, then run \`metadome trust ${bob.username}\`\n`)
+  const verify = await run(alice.env, ['verify', bob.username])
+  t.match(verify.stdout, 'account key changed')
+  t.equal((await run(alice.env, ['trust', bob.username])).code, 0)
+  const sent = await run(alice.env, ['send', bob.username, 'second'])
+  t.equal(sent.code, 0, sent.stderr)
+})
+
+t.test('groups say they are not available yet; logout ends the session', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  const g = await run(alice.env, ['group', 'create', 'friends', bob.username])
+  t.equal(g.code, 1)
+  t.equal(g.stderr, 'metadome: groups are not available on this server yet\n')
+
+  const out = await run(alice.env, ['logout'])
+  t.equal(out.code, 0, out.stderr)
+  const after = await run(alice.env, ['send', bob.username, 'hi'])
+  t.equal(after.code, 2)
+  t.match(after.stderr, /^metadome: not signed in/)
+})
