@@ -28,7 +28,6 @@ interface UserEntry {
   sockets: Set<Connection>
   conversations: Set<string>
   ready: Promise<void>
-  control: Subscription | undefined
 }
 
 interface ConversationEntry {
@@ -54,7 +53,8 @@ const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
  * gateway with a member must get every message.
  *
  * A conversation a connected user joins later (the first direct message from
- * someone new) is announced on `<ns>.user.<userId>`; the gateway subscribes,
+ * someone new) is announced on `<ns>.user.<userId>` (followed here with one
+ * wildcard subscription); the gateway subscribes,
  * then catches each of that user's sockets up from the stream, holding the
  * live feed back meanwhile (see Connection).
  */
@@ -64,11 +64,28 @@ export class Hub {
   readonly #users = new Map<string, UserEntry>()
   readonly #conversations = new Map<string, ConversationEntry>()
   readonly #messagePrefix: string
+  readonly #control: Subscription
 
   constructor (deps: HubDeps) {
     this.#deps = deps
     this.#subjects = chatSubjects(deps.ns)
     this.#messagePrefix = this.#subjects.message('')
+    // One subscription for every user's control subject rather than one per
+    // connected user: notices are rare (a first message between two users),
+    // and it is in place before any user loads, so none falls in between.
+    const userPrefix = this.#subjects.user('')
+    this.#control = deps.nc.subscribe(this.#subjects.user('*'), {
+      callback: (err, msg) => {
+        if (err !== null) return
+        const userId = msg.subject.slice(userPrefix.length)
+        if (this.#users.has(userId)) this.#onControl(userId, msg)
+      }
+    })
+  }
+
+  /** Stops following control subjects (the NATS connection drains the rest). */
+  close (): void {
+    this.#control.unsubscribe()
   }
 
   get socketCount (): number {
@@ -103,7 +120,7 @@ export class Hub {
     const userId = conn.userId as string
     let entry = this.#users.get(userId)
     if (entry === undefined) {
-      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), control: undefined }
+      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve() }
       created.ready = this.#load(userId, created)
       this.#users.set(userId, created)
       entry = created
@@ -305,9 +322,6 @@ export class Hub {
   }
 
   async #load (userId: string, entry: UserEntry): Promise<void> {
-    entry.control = this.#deps.nc.subscribe(this.#subjects.user(userId), {
-      callback: (err, msg) => { if (err === null) this.#onControl(userId, msg) }
-    })
     // The writer knows the conversations it stored (through storedThrough,
     // read first); direct conversations in the stream above that are found
     // by scanning subjects only. Without a writer, the whole stream.
@@ -332,7 +346,6 @@ export class Hub {
 
   #drop (userId: string, entry: UserEntry): void {
     this.#users.delete(userId)
-    entry.control?.unsubscribe()
     for (const conversationId of entry.conversations) {
       const c = this.#conversations.get(conversationId)
       if (c === undefined) continue

@@ -49,6 +49,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const log = app.log.child({ component: 'chat' })
   const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })
   const hub = new Hub({ nc, js, jsm, ns, writer, log, stream })
+  await nc.flush()
   const service = new ChatService({ js, jsm, ns, writer, hub, log, stream })
   const revocations = new Revocations()
   const verifier = new TokenVerifier({
@@ -105,6 +106,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
 
   app.addHook('onClose', async () => {
     clearInterval(pings)
+    hub.close()
     await stopUserEvents()
   })
 }, { name: 'metadome-chat', dependencies: ['metadome-nats', 'metadome-metrics'] })
