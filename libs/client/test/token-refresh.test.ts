@@ -1,0 +1,55 @@
+import t from 'tap'
+import { MemoryKeyStore, storeNames } from '../src/index.js'
+import { startStack } from './stack.js'
+import { signUp } from './helper.js'
+
+// Access tokens live 10 s here (the least auth-api allows), so a session
+// outlives several of them within one test.
+
+const stack = await startStack(t, { gateways: 2, accessTokenTtlSeconds: 10 })
+
+/** A store that reports each new session it is given. */
+class WatchedStore extends MemoryKeyStore {
+  readonly refreshTokens: string[] = []
+  #waiters: Array<() => void> = []
+
+  override async set (name: string, value: unknown): Promise<void> {
+    await super.set(name, value)
+    if (name.endsWith('/session')) {
+      this.refreshTokens.push((value as { refreshToken: string }).refreshToken)
+      for (const w of this.#waiters.splice(0)) w()
+    }
+  }
+
+  async sessions (n: number): Promise<void> {
+    while (this.refreshTokens.length < n) await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
+  }
+}
+
+t.test('a session outlives its access tokens: refreshed before expiry, and a reconnect uses a valid one', async (t) => {
+  const store = new WatchedStore()
+  const alice = await signUp(t, stack, 'alice', { keyStore: store, reconnect: { minDelayMs: 10, maxDelayMs: 50 } })
+  const index = stack.gatewayUrls.indexOf(alice.client.gatewayUrl)
+  const bob = await signUp(t, stack, 'bob', { gatewayUrl: stack.gatewayUrls[1 - index] as string })
+  const closes: number[] = []
+  alice.client.on('disconnected', (e) => closes.push(e.code))
+
+  // The login's session, then two refreshes: the first access token has expired by the second.
+  await store.sessions(3)
+  t.equal(new Set(store.refreshTokens).size, 3, 'each refresh rotated the refresh token')
+  const stored = await store.get(storeNames(alice.id).session) as { refreshToken: string }
+  t.equal(stored.refreshToken, store.refreshTokens[2], 'the newest session is the one kept')
+
+  // Alice's gateway restarts: she reconnects to bob's with the token she holds now.
+  const resynced = new Promise<void>((resolve) => alice.client.once('synced', () => resolve()))
+  await stack.gateways[index]?.close()
+  await resynced
+  t.equal(alice.client.gatewayUrl, bob.client.gatewayUrl)
+  await bob.client.sendText({ to: alice.id }, 'still there?')
+  const [got] = await alice.inbox.waitFor(1)
+  t.equal(got?.text, 'still there?')
+  await alice.client.sendText({ to: bob.id }, 'yes')
+  const [back] = await bob.inbox.waitFor(1)
+  t.equal(back?.text, 'yes')
+  t.notOk(closes.includes(4401), 'no gateway refused a token')
+})
