@@ -86,6 +86,8 @@ export interface ConnectOptions {
   deviceListMaxAgeMs?: number
   /** How long a request (send, history) waits for its answer across reconnects (default 30 s). */
   requestTimeoutMs?: number
+  /** Ping a quiet socket after this long, and drop it after twice as long without an answer (default 15 s). */
+  heartbeatMs?: number
   /** Open the socket and sync before resolving (default true). */
   connect?: boolean
   /**
@@ -191,6 +193,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   #attempt = 0
   #failuresInRow = 0
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  #heartbeat: ReturnType<typeof setInterval> | undefined
+  #lastHeardAt = 0
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #refreshing: Promise<void> | undefined
   #firstSync: { resolve: () => void, reject: (err: Error) => void } | undefined
@@ -495,11 +499,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.#socket = ws
       this.#socketUrl = url
       ws.onopen = () => { ws.send(JSON.stringify({ type: 'auth', token })) }
-      ws.onmessage = (event) => { this.#onData(ws, event.data) }
+      ws.onmessage = (event) => {
+        this.#lastHeardAt = Date.now()
+        this.#onData(ws, event.data)
+      }
       ws.onerror = () => { /* onclose follows and decides */ }
       ws.onclose = (event) => { this.#onClose(ws, event.code, event.reason) }
     }).catch((err: unknown) => {
       if (isChatClientError(err, 'session_ended')) return
+      // No token (auth-api unreachable): as good as a gateway that did not answer.
+      this.#failuresInRow++
       this.#retry(1006)
     })
   }
@@ -514,6 +523,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
     if (frame.type === 'ready') {
       this.#ready = true
+      this.#startHeartbeat(ws)
       this.#attempt = 0
       this.#failuresInRow = 0
       this.emit('connected', { url: this.#socketUrl })
@@ -527,8 +537,37 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.#onFrame(frame)
   }
 
+  /**
+   * A connection that died without a close (a laptop's sleep, a NAT that
+   * forgot it) is noticed only by silence: ping when quiet, and give up on a
+   * socket that stays silent (the gateway pongs every ping).
+   */
+  #startHeartbeat (ws: SocketLike): void {
+    clearInterval(this.#heartbeat)
+    this.#lastHeardAt = Date.now()
+    const every = this.#options.heartbeatMs ?? 15_000
+    this.#heartbeat = setInterval(() => {
+      if (ws !== this.#socket) return
+      const quiet = Date.now() - this.#lastHeardAt
+      if (quiet > 2 * every) {
+        // Its closing handshake would wait for the dead peer: let go now.
+        ws.onclose = null
+        ws.onmessage = null
+        try {
+          ws.close(4000, 'no answer')
+        } catch {
+          // already closing
+        }
+        this.#onClose(ws, 1006, 'no answer to pings')
+      } else if (quiet >= every) {
+        this.#sendRaw({ type: 'ping' })
+      }
+    }, every)
+  }
+
   #onClose (ws: SocketLike, code: number, reason: string): void {
     if (ws !== this.#socket) return
+    clearInterval(this.#heartbeat)
     this.#socket = undefined
     const wasReady = this.#ready
     this.#ready = false
@@ -676,6 +715,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (p === undefined) {
       p = this.#decrypt(message)
       this.#opened.set(message.id, p)
+      if (this.#opened.size > SEEN_KEPT) {
+        const oldest = this.#opened.keys().next()
+        if (oldest.done !== true) this.#opened.delete(oldest.value)
+      }
     }
     return await p
   }
@@ -923,6 +966,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.#closed = true
     clearTimeout(this.#reconnectTimer)
     clearTimeout(this.#refreshTimer)
+    clearInterval(this.#heartbeat)
     const reason = error ?? new ChatClientError('closed', 'the client is closed')
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer)

@@ -5,6 +5,7 @@ import { ChatClient, MemoryKeyStore, isChatClientError, storeNames, type KeyChan
 import { until } from '@metadome/testing'
 import { startStack } from './stack.js'
 import { inboxOf, PASSWORD, signUp, username } from './helper.js'
+import { startSilentProxy } from './silent-proxy.js'
 
 // The SDK against the real services: auth-api, message-writer and two
 // chat-gateways in this process, on a fresh database and NATS namespace.
@@ -191,4 +192,23 @@ t.test('a wrong password is invalid_credentials; an unreachable server is unreac
   await t.rejects(ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: ['ws://127.0.0.1:1/v1/ws', 'ws://127.0.0.1:2/v1/ws'], username: alice.username, password: PASSWORD, keyStore: alice.store }), { code: 'unreachable' })
   const err = await alice.client.sendText({ to: randomUUID() }, 'nobody').catch((e: unknown) => e)
   t.ok(isChatClientError(err, 'no_keys'), 'a user without keys cannot be written to')
+})
+
+t.test('a connection that goes silent without closing is given up, and the client comes back and catches up', async (t) => {
+  const proxy = await startSilentProxy(t, stack.gatewayUrls[0] as string)
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob', { gatewayUrl: proxy.url, heartbeatMs: 300, reconnect: { minDelayMs: 10, maxDelayMs: 50 } })
+  await alice.client.sendText({ to: bob.id }, 's1')
+  await bob.inbox.waitFor(1)
+
+  const gone = new Promise<void>((resolve) => bob.client.once('disconnected', () => resolve()))
+  const back = new Promise<void>((resolve) => bob.client.once('synced', () => resolve()))
+  proxy.silence()
+  await alice.client.sendText({ to: bob.id }, 's2')
+  await gone
+  await back
+  t.ok(proxy.connections >= 2, 'a new connection')
+  await alice.client.sendText({ to: bob.id }, 's3')
+  const texts = await bob.inbox.waitFor(3)
+  t.same(texts.map((e) => e.text), ['s1', 's2', 's3'])
 })
