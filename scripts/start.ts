@@ -10,6 +10,7 @@
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { spawnSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { startEmbeddedPostgres, type LocalDatabase } from './start/embedded-postgres.js'
 import { ensureNats, type LocalNats } from './start/local-nats.js'
 import { spawnApp, waitReady, stopApp, type AppProcess } from './start/app-process.js'
@@ -80,13 +81,15 @@ async function main (): Promise<void> {
   }
   const gatewayPorts = Array.from({ length: gatewayCount }, (_, i) => i === 0 ? basePort + 1 : basePort + 2 + i)
   const plan = [
-    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort },
+    // libuv reads UV_THREADPOOL_SIZE once at process start; bcrypt hashes run
+    // there, one per core, with room left for file and DNS work.
+    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort, env: { UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? String(availableParallelism() + 4) } },
     { name: 'message-writer', entry: 'apps/message-writer/src/server.ts', port: basePort + 2 },
     ...gatewayPorts.map((port, i) => ({ name: gatewayCount === 1 ? 'chat-gateway' : `chat-gateway-${i + 1}`, entry: 'apps/chat-gateway/src/server.ts', port }))
   ]
 
   for (const [i, p] of plan.entries()) {
-    const app = spawnApp(p.name, join(root, p.entry), { ...common, PORT: String(p.port) }, i)
+    const app = spawnApp(p.name, join(root, p.entry), { ...common, ...('env' in p ? p.env : {}), PORT: String(p.port) }, i)
     apps.push(app)
     void app.exited.then((code) => {
       if (stopping) return

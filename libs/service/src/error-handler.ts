@@ -15,8 +15,17 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'unavailable'
 }
 
-/** Our own error codes are lower_snake_case; Fastify's are FST_ERR_…. */
-const OWN_CODE = /^[a-z][a-z_]*$/
+/**
+ * The contract's code of an error we raised ourselves, or undefined for one
+ * from Fastify or a plugin (FST_…), whose code means nothing to clients.
+ * Errors made with defineError carry the contract's code already; one made
+ * with bare createError comes upper-cased and leaves in lower case.
+ */
+function contractCode (err: FastifyError): string | undefined {
+  const code = err.code
+  if (typeof code !== 'string' || code.startsWith('FST_') || !/^[A-Za-z][A-Za-z_]*$/.test(code)) return undefined
+  return code.toLowerCase()
+}
 
 /**
  * One shape for every error: `{ error: { code, message } }`. 4xx messages are
@@ -32,9 +41,7 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
       const message = status === 503 ? 'service temporarily unavailable' : 'internal server error'
       return reply.code(status).send({ error: { code, message } })
     }
-    const code = err.validation === undefined && OWN_CODE.test(err.code ?? '')
-      ? err.code
-      : CODE_BY_STATUS[status] ?? 'bad_request'
+    const code = (err.validation === undefined ? contractCode(err) : undefined) ?? CODE_BY_STATUS[status] ?? 'bad_request'
     request.log.info({ code, status }, 'request rejected')
     return reply.code(status).send({ error: { code, message: err.message } })
   })
