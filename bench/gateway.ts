@@ -122,13 +122,17 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
         return frame.type === 'message' ? frame.message?.body : undefined
       }
     }
-    const rss = async (): Promise<number> => {
+    // The gateway's own Prometheus metrics (prom-client's process metrics).
+    const metric = async (name: string): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-      const m = /^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text)
-      if (m === null) throw new Error('no process_resident_memory_bytes in /metrics')
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(text)
+      if (m === null) throw new Error(`no ${name} in /metrics`)
       return Number(m[1])
     }
-    return await runChatWorkload(target, rss, opts)
+    return await runChatWorkload(target, {
+      rss: async () => await metric('process_resident_memory_bytes'),
+      cpuSeconds: async () => await metric('process_cpu_seconds_total')
+    }, opts)
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try {

@@ -31,6 +31,8 @@ export interface ChatBenchOptions {
 export interface ChatBenchResult {
   /** Delivered messages per second at saturation. */
   deliveredPerSecond: number
+  /** Server CPU time (user + system) per delivered message at saturation, in µs. */
+  cpuMicrosPerMessage: number
   /** End-to-end latency at half of that rate. */
   latencyP50Ms: number
   latencyP99Ms: number
@@ -70,8 +72,9 @@ async function runRelayServer (): Promise<void> {
   const nc = await connect({ servers: (process.env.NATS_URL ?? testNatsUrl()).split(',') })
   const prefix = process.env.RELAY_PREFIX ?? 'relay'
   const server = createServer((req, res) => {
+    const cpu = process.cpuUsage()
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ rss: process.memoryUsage().rss }))
+    res.end(JSON.stringify({ rss: process.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 }))
   })
   const wss = new WebSocketServer({ server, perMessageDeflate: false })
   wss.on('connection', (ws, req) => {
@@ -96,7 +99,15 @@ async function runRelayServer (): Promise<void> {
 }
 
 /** The workload of ws-load.ts against any server, once the target is up. */
-export async function runChatWorkload (target: ChatTarget, rss: () => Promise<number>, opts: ChatBenchOptions): Promise<ChatBenchResult> {
+/** What the workload reads from the server process. */
+export interface ServerStats {
+  /** Resident set size, bytes. */
+  rss: () => Promise<number>
+  /** CPU time used so far (user + system), seconds. */
+  cpuSeconds: () => Promise<number>
+}
+
+export async function runChatWorkload (target: ChatTarget, stats: ServerStats, opts: ChatBenchOptions): Promise<ChatBenchResult> {
   const log = opts.log ?? (() => {})
   const bodyBytes = opts.bodyBytes ?? 256
   const seconds = opts.seconds ?? 5
@@ -104,16 +115,18 @@ export async function runChatWorkload (target: ChatTarget, rss: () => Promise<nu
   const pairs = await openPairs(target, opts.pairs ?? 50)
   try {
     await target.prepare?.(pairs.flatMap((p) => [p.senderId, p.receiverId]))
-    const deliveredPerSecond = await measureThroughput(target, pairs, { seconds, window: opts.window ?? 20, bodyBytes })
-    log(`  delivered ${Math.round(deliveredPerSecond)} messages/s at saturation`)
+    const throughput = await measureThroughput(target, pairs, { seconds, window: opts.window ?? 20, bodyBytes, cpuSeconds: stats.cpuSeconds })
+    const deliveredPerSecond = throughput.perSecond
+    log(`  delivered ${Math.round(deliveredPerSecond)} messages/s at saturation, ${Math.round(throughput.cpuMicrosPerMessage)} µs of server CPU each`)
     const latencyRate = Math.max(1, Math.floor(deliveredPerSecond / 2))
     const latency = await measureLatency(target, pairs, { rate: latencyRate, seconds, bodyBytes })
     log(`  latency at ${latencyRate}/s: p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms (${latency.samples} samples)`)
-    const memory = await measureIdleMemory(target, { count: idleSockets, concurrency: 100, rss })
+    const memory = await measureIdleMemory(target, { count: idleSockets, concurrency: 100, rss: stats.rss })
     closeAll(memory.sockets)
     log(`  ${Math.round(memory.bytesPerSocket)} bytes of RSS per idle socket at ${idleSockets}`)
     return {
       deliveredPerSecond,
+      cpuMicrosPerMessage: throughput.cpuMicrosPerMessage,
       latencyP50Ms: latency.p50Ms,
       latencyP99Ms: latency.p99Ms,
       latencyRate,
@@ -139,9 +152,9 @@ export async function benchRelay (opts: ChatBenchOptions = {}): Promise<ChatBenc
     sendFrame: (to, id, body) => JSON.stringify({ to, id, body }),
     delivered: (data) => (JSON.parse(data) as { body?: Record<string, unknown> }).body
   }
-  const rss = async (): Promise<number> => ((await (await fetch(`http://${base}/memory`)).json()) as { rss: number }).rss
+  const stat = async (): Promise<{ rss: number, cpuSeconds: number }> => (await (await fetch(`http://${base}/stats`)).json()) as { rss: number, cpuSeconds: number }
   try {
-    return await runChatWorkload(target, rss, opts)
+    return await runChatWorkload(target, { rss: async () => (await stat()).rss, cpuSeconds: async () => (await stat()).cpuSeconds }, opts)
   } finally {
     await relay.stop()
   }

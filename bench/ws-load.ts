@@ -56,11 +56,13 @@ export function closeAll (sockets: Iterable<WebSocket>): void {
 }
 
 /**
- * Delivered messages per second at saturation: each sender keeps `window`
+ * Delivered messages per second at saturation, and the server's CPU time per
+ * delivered message (a figure that holds when other processes share the
+ * machine, unlike the rate): each sender keeps `window`
  * messages between sending and its partner receiving them (a closed loop, so
  * neither server nor client queues grow without bound) for `seconds`.
  */
-export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts: { seconds: number, window: number, bodyBytes: number }): Promise<number> {
+export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts: { seconds: number, window: number, bodyBytes: number, cpuSeconds: () => Promise<number> }): Promise<{ perSecond: number, cpuMicrosPerMessage: number }> {
   const padding = randomBytes(Math.max(1, Math.floor(opts.bodyBytes * 3 / 4))).toString('base64')
   let delivered = 0
   let running = true
@@ -80,14 +82,17 @@ export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts
   // Warm up, then count over the measured interval only.
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   const start = delivered
+  const cpu0 = await opts.cpuSeconds()
   const t0 = performance.now()
   await new Promise((resolve) => setTimeout(resolve, opts.seconds * 1000))
-  const rate = (delivered - start) / ((performance.now() - t0) / 1000)
+  const count = delivered - start
+  const rate = count / ((performance.now() - t0) / 1000)
+  const cpuMicrosPerMessage = (await opts.cpuSeconds() - cpu0) * 1e6 / count
   running = false
   // Let what is in flight land before the next phase.
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   for (const cleanup of cleanups) cleanup()
-  return rate
+  return { perSecond: rate, cpuMicrosPerMessage }
 }
 
 /** End-to-end latency (send to delivery) at a fixed total rate, spread over the pairs. */
