@@ -573,11 +573,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.#ready = false
     this.emit('disconnected', { url: this.#socketUrl, code, reason })
     if (this.#closed) return
-    if (code === CloseCode.forbidden) {
-      void this.#fail(new ChatClientError('session_ended', `the gateway ended the session: ${reason === '' ? 'revoked' : reason}`))
-      return
-    }
-    if (code === CloseCode.unauthorized) this.#session = { ...this.#session, expiresAt: 0 }
+    // 4401 (token refused) and 4403 (the user's sessions were revoked, maybe
+    // only another device's): a refresh tells whether this session lives on.
+    // If it does, the new token is newer than the revocation; if not, the
+    // refresh ends the client with session_ended.
+    if (code === CloseCode.unauthorized || code === CloseCode.forbidden) this.#session = { ...this.#session, expiresAt: 0 }
     if (!wasReady) this.#failuresInRow++
     this.#retry(code)
   }
@@ -764,6 +764,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * devices too) and sends it; resolves with the ack once the stream stored it.
    */
   async sendText (target: SendTarget, text: string): Promise<Ack> {
+    if (this.#closed) throw new ChatClientError('closed', 'the client is closed')
     const { conversationId, members } = await this.#membersOf(target)
     let lists: SignedDeviceList[]
     let body: Awaited<ReturnType<typeof sealEnvelope>>

@@ -212,3 +212,21 @@ t.test('a connection that goes silent without closing is given up, and the clien
   const texts = await bob.inbox.waitFor(3)
   t.same(texts.map((e) => e.text), ['s1', 's2', 's3'])
 })
+
+t.test('a password changed elsewhere ends this device\'s session: the client closes with session_ended', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const closed = new Promise<{ error?: { code: string } }>((resolve) => alice.client.once('closed', resolve))
+  const other = await (await fetch(`${stack.authUrl}/v1/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: alice.username, password: PASSWORD })
+  })).json() as { accessToken: string }
+  const changed = await fetch(`${stack.authUrl}/v1/users/${alice.id}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${other.accessToken}` },
+    body: JSON.stringify({ password: 'a new and different passphrase', currentPassword: PASSWORD })
+  })
+  t.equal(changed.status, 200)
+  const { error } = await closed
+  t.equal(error?.code, 'session_ended')
+  t.equal(await alice.store.get(storeNames(alice.id).session), undefined, 'the dead session is not kept')
+  await t.rejects(alice.client.sendText({ to: alice.id }, 'after'), { code: 'closed' })
+})
