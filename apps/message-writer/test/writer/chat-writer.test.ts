@@ -99,10 +99,10 @@ t.test('the same message published again under another stream seq keeps its firs
 t.test('stopping the writer in the middle of a burst and starting it again leaves every message stored exactly once', async (t) => {
   const ctx = await createWriterContext(t)
   const first = await ctx.start({ WRITER_BATCH_SIZE: '100' })
-  const publishing = burst(ctx, 3_000)
+  const publishing = burst(ctx, 2_000)
   await until(async () => (await ctx.messages()).length > 0 && true, 30_000, 'the first rows')
   await first.close() // SIGTERM does this: stop pulling, finish and ack the batches in flight
-  t.comment(`stopped with ${(await ctx.messages()).length} of 3000 stored`)
+  t.comment(`stopped with ${(await ctx.messages()).length} of 2000 stored`)
   t.ok(first.logs.lines.some((l) => l.includes('writers stopped')), 'the writer said it stopped cleanly')
 
   await ctx.start({ WRITER_BATCH_SIZE: '100' })
@@ -114,14 +114,14 @@ t.test('two replicas on the same durable consumer store everything exactly once'
   const ctx = await createWriterContext(t)
   const a = await ctx.start({ WRITER_BATCH_SIZE: '50' })
   const b = await ctx.start({ WRITER_BATCH_SIZE: '50' })
-  const sent = await burst(ctx, 3_000)
+  const sent = await burst(ctx, 2_000)
   assertExactlyOnce(t, await rows(ctx, sent.size), sent)
   const share = async (w: typeof a) => {
     const m = /writer_rows_written_total\{table="messages"[^}]*\} (\d+)/.exec((await w.app.inject('/metrics')).body)
     return Number(m?.[1] ?? 0)
   }
   const [byA, byB] = [await share(a), await share(b)]
-  t.equal(byA + byB, 3_000, 'rows written add up across replicas')
+  t.equal(byA + byB, 2_000, 'rows written add up across replicas')
   t.comment(`replica a wrote ${byA} rows, replica b ${byB}`)
 })
 
@@ -218,17 +218,17 @@ t.test('storedThrough never passes a seq that is not committed', async (t) => {
   blocker.release()
 
   // While a burst is written, every position read is fully in PostgreSQL.
-  const publishing = burst(ctx, 2_000)
+  const publishing = burst(ctx, 1_000)
   let checks = 0
   let done = false
   void publishing.then(() => { done = true })
-  while (!done || (await ctx.messages()).length < 2_050) {
+  while (!done || (await ctx.messages()).length < 1_050) {
     const { storedThrough } = await ctx.rpc.call('writer.position', {})
     const { rows: [count] } = await ctx.sql.query<{ n: string }>('select count(*) as n from chat.messages where seq <= $1', [storedThrough])
     if (Number(count?.n) !== storedThrough) t.fail(`position ${storedThrough} but only ${count?.n} rows at or below it`)
     checks++
   }
   t.ok(checks > 0, `${checks} positions checked during the burst`)
-  t.equal(before.size + (await publishing).size + held.size, 2_050)
-  await until(async () => (await ctx.rpc.call('writer.position', {})).storedThrough === 2_050, 10_000, 'the position to reach the last message')
+  t.equal(before.size + (await publishing).size + held.size, 1_050)
+  await until(async () => (await ctx.rpc.call('writer.position', {})).storedThrough === 1_050, 10_000, 'the position to reach the last message')
 })
