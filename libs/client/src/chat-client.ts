@@ -524,6 +524,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (frame.type === 'ready') {
       this.#ready = true
       this.#startHeartbeat(ws)
+      // Membership may have changed while away (no `conversation` frame then): ask again when needed.
+      this.#conversations.clear()
       this.#attempt = 0
       this.#failuresInRow = 0
       this.emit('connected', { url: this.#socketUrl })
