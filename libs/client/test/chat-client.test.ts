@@ -230,3 +230,21 @@ t.test('a password changed elsewhere ends this device\'s session: the client clo
   t.equal(await alice.store.get(storeNames(alice.id).session), undefined, 'the dead session is not kept')
   await t.rejects(alice.client.sendText({ to: alice.id }, 'after'), { code: 'closed' })
 })
+
+t.test('a contact\'s new device is trusted through their account key, even after their old list was cached', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  await alice.client.sendText({ to: bob.id }, 'from the first device')
+  await bob.inbox.waitFor(1)
+
+  // Alice's second device, enrolled with her account key: bob's cached list does not have it yet.
+  const laptopStore = new MemoryKeyStore()
+  await laptopStore.set(storeNames(alice.id).account, await alice.store.get(storeNames(alice.id).account))
+  const laptop = await ChatClient.login({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: alice.username, password: PASSWORD, keyStore: laptopStore })
+  t.teardown(async () => { await laptop.close() })
+  await laptop.sendText({ to: bob.id }, 'from the second device')
+  const texts = await bob.inbox.waitFor(2)
+  t.equal(texts[1]?.text, 'from the second device')
+  t.equal(texts[1]?.deviceId, laptop.deviceId)
+  t.same(bob.inbox.rejected, [])
+})
