@@ -82,6 +82,7 @@ export async function runChat (client: ChatClient, other: User): Promise<void> {
   for (const item of items) {
     shown.add(item.message.id)
     if (item.text !== undefined) show(item.message.sentAt, item.senderId, item.text)
+    else if (item.code === 'not_a_recipient') print(`[${time(item.message.sentAt)}] ${nameOf(item.senderId)}: (sealed before this device was signed in)`)
     else if (item.code !== undefined) print(`[${time(item.message.sentAt)}] ${nameOf(item.senderId)}: (could not be opened: ${item.code})`)
     else print(`[${time(item.message.sentAt)}] me: (sent from this device before it kept texts)`)
     if (item.senderId === other.id) newestFromThem = Math.max(newestFromThem, item.message.seq)
