@@ -642,6 +642,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   #onFrame (frame: ServerFrame): void {
     switch (frame.type) {
       case 'message':
+        if (!isMessage(frame.message)) {
+          // A gateway that breaks the contract: nothing to open, nor to order by.
+          this.emit('error', new ChatClientError('server_error', 'the gateway sent a malformed message frame'))
+          return
+        }
         if (this.#held !== undefined) this.#held.push(frame.message)
         else this.#enqueue(async () => { await this.#handleMessage(frame.message) })
         return
@@ -1013,6 +1018,13 @@ function sessionOf (tokens: TokenResponse): StoredSession {
 /** Refresh a minute before expiry, or at 80 % of a short lifetime. */
 function refreshMargin (session: StoredSession): number {
   return Math.min(REFRESH_MARGIN_MS, session.lifetimeMs / 5)
+}
+
+function isMessage (m: unknown): m is Message {
+  if (typeof m !== 'object' || m === null) return false
+  const x = m as Record<string, unknown>
+  return typeof x.id === 'string' && typeof x.conversationId === 'string' && typeof x.senderId === 'string' &&
+    typeof x.sentAt === 'string' && Number.isSafeInteger(x.seq) && typeof x.body === 'object' && x.body !== null
 }
 
 function rejected (err: unknown): Opened {
