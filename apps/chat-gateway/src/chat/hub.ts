@@ -54,9 +54,9 @@ const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
  *
  * A conversation a connected user joins later (the first direct message from
  * someone new) is announced on `<ns>.user.<userId>` (followed here with one
- * wildcard subscription); the gateway subscribes,
- * then catches each of that user's sockets up from the stream, holding the
- * live feed back meanwhile (see Connection).
+ * wildcard subscription); the gateway subscribes, then catches each of that
+ * user's sockets up from the stream, holding the live feed back meanwhile
+ * (see Connection).
  */
 export class Hub {
   readonly #deps: HubDeps
@@ -287,7 +287,8 @@ export class Hub {
    * live messages of that conversation stay held back in between).
    */
   #joinNow (userId: string, entry: UserEntry, conversationId: string): Promise<void> {
-    if (entry.conversations.has(conversationId)) return Promise.resolve()
+    // A user who left meanwhile must not leave a subscription behind.
+    if (this.#users.get(userId) !== entry || entry.conversations.has(conversationId)) return Promise.resolve()
     entry.conversations.add(conversationId)
     const subscribed = this.#subscribe(userId, conversationId).then(async () => { await this.#deps.nc.flush() })
     subscribed.catch(() => {})
