@@ -6,6 +6,7 @@ import { chatSubjects, directMembers, ChatRpcError, SINCE_MAX_LIMIT, type ChatRp
 import type { Connection, CatchUpContext } from '../ws/connection.js'
 import { itemFromMessage, messageFrame, type LiveItem } from './live-item.js'
 import { readStream, type StreamEntry } from './stream-reader.js'
+import { Semaphore } from './semaphore.js'
 
 export interface HubDeps {
   nc: NatsConnection
@@ -65,6 +66,13 @@ export class Hub {
   readonly #conversations = new Map<string, ConversationEntry>()
   readonly #messagePrefix: string
   readonly #control: Subscription
+  /**
+   * Catch-ups that read the writer and the stream at once, gateway-wide:
+   * after a NATS reconnect every socket catches up, and ten thousand
+   * ephemeral consumers at once would hurt the NATS servers more than the
+   * wait hurts the sockets (their live feed is held meanwhile, bounded).
+   */
+  readonly #catchUps = new Semaphore(32)
 
   constructor (deps: HubDeps) {
     this.#deps = deps
@@ -185,7 +193,7 @@ export class Hub {
   sync (conn: Connection, after: number, reply: { ref?: Ref } | undefined): Promise<void> {
     return conn.catchUp(async (ctx) => {
       try {
-        await this.#sync(conn, after, reply, ctx)
+        await this.#catchUps.run(async () => { await this.#sync(conn, after, reply, ctx) })
       } catch (err) {
         // Nothing is covered: what was held back is all written, so a failed
         // catch-up loses nothing live; the client syncs again.
@@ -295,19 +303,24 @@ export class Hub {
     for (const conn of entry.sockets) {
       void conn.catchUp(async (ctx) => {
         await subscribed
-        const last = await this.lastSeq()
-        const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId)) + 1
-        let n = 0
-        for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message(conversationId), from, to: last })) {
-          if (conn.closed) return
-          const item = this.#itemOf(e, conversationId)
-          if (item !== undefined) ctx.write(item)
-          if (++n % 64 === 0) await ctx.drained()
-        }
-        ctx.cover(conversationId, last)
+        await this.#catchUps.run(async () => { await this.#catchUpOn(conn, conversationId, ctx) })
       })
     }
     return subscribed
+  }
+
+  /** One socket's catch-up on one conversation, from where its live feed started (or an earlier catch-up stopped). */
+  async #catchUpOn (conn: Connection, conversationId: string, ctx: CatchUpContext): Promise<void> {
+    const last = await this.lastSeq()
+    const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId)) + 1
+    let n = 0
+    for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message(conversationId), from, to: last })) {
+      if (conn.closed) return
+      const item = this.#itemOf(e, conversationId)
+      if (item !== undefined) ctx.write(item)
+      if (++n % 64 === 0) await ctx.drained()
+    }
+    ctx.cover(conversationId, last)
   }
 
   /** Relays a receipt or typing frame to the other members' sockets, on every gateway. */
