@@ -53,7 +53,8 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const service = new ChatService({ js, jsm, ns, writer, hub, log, stream })
   const revocations = new Revocations()
   const verifier = new TokenVerifier({
-    jwksUrl: new URL('/.well-known/jwks.json', config.AUTH_URL).toString(),
+    // AUTH_URL may carry a path prefix (auth-api behind a proxy): keep it.
+    jwksUrl: `${config.AUTH_URL.replace(/\/+$/, '')}/.well-known/jwks.json`,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE
   })
