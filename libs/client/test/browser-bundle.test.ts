@@ -73,6 +73,8 @@ t.test('the SDK bundled for browsers chats with web globals only', async (t) => 
     URLSearchParams,
     setTimeout,
     clearTimeout,
+    setInterval,
+    clearInterval,
     queueMicrotask,
     atob,
     btoa
