@@ -249,3 +249,13 @@ t.test('REST: conversations, sending by POST (201 ack, same for a repeat), and 4
   t.ok(spec.paths['/v1/conversations/{id}/messages'], 'the OpenAPI document lists the routes')
   bobB.close()
 })
+
+t.test('REST refuses an expired token and a token signed by someone else with 401', async (t) => {
+  const s = await startStack(t)
+  const alice = randomUUID()
+  for (const token of [s.jwks.token(alice, { expiresIn: -1 }), s.jwks.token(alice, { kid: randomUUID() })]) {
+    const res = await fetch(`${s.a.url}/v1/conversations`, { headers: { authorization: `Bearer ${token}` } })
+    t.equal(res.status, 401)
+    t.equal((await res.json() as { error: { code: string } }).error.code, 'unauthorized')
+  }
+})
