@@ -171,3 +171,20 @@ t.test('groups say they are not available yet; logout ends the session', async (
   t.equal(after.code, 2)
   t.match(after.stderr, /^metadome: not signed in/)
 })
+
+t.test('without METADOME_HOME the config folder is $XDG_CONFIG_HOME/metadome', async (t) => {
+  const xdg = await newHome(t)
+  const env = cliEnv(stack, xdg, { METADOME_PASSWORD: PASSWORD, XDG_CONFIG_HOME: xdg })
+  delete env.METADOME_HOME
+  const username = name('xdg')
+  const r = await run(env, ['register', username])
+  t.equal(r.code, 0, r.stderr)
+  t.equal((await stat(join(xdg, 'metadome', 'config.json'))).mode & 0o777, 0o600)
+  t.ok((await readdir(join(xdg, 'metadome', 'store'))).some((f) => f.endsWith('.device.json')))
+})
+
+t.test('an unknown command prints the usage and exits 2', async (t) => {
+  const r = await run(cliEnv(undefined, await newHome(t)), ['frobnicate'])
+  t.equal(r.code, 2)
+  t.match(r.stderr, /^metadome: unknown command "frobnicate"\n\nusage: metadome <command>/)
+})
