@@ -164,11 +164,13 @@ t.test('the canary is nowhere on the server side, and planted ones are found', a
   t.same(scan(canary, corpus), [], 'the canary is in no NATS message, stream, row or log line, as text, hex, base64 or base64url')
 
   // --- And the scanner can fail.
-  const sources = (c: string): string[] => [...new Set(scan(c, corpus).map((f) => f.source.split(' ')[0] ?? ''))].sort()
-  t.same(sources(planted.displayName), ['nats', 'stream', 'table'], 'a display name (plain by design) is found in NATS, USERS and auth.users')
-  t.same(sources(planted.nats), ['nats'], 'base64 in a NATS payload is found')
-  t.same(sources(planted.log), ['log'], 'hex in a log line is found')
-  t.same(sources(planted.clearBody), ['nats', 'stream', 'table'], 'base64url in an unencrypted body is found in NATS, CHAT and chat.messages')
+  // (Each is looked for where it must be; being found elsewhere too is no failure of the scanner.)
+  const sources = (c: string): Set<string> => new Set(scan(c, corpus).map((f) => f.source.split(' ')[0] ?? ''))
+  const foundIn = (c: string, expected: string[]): boolean => expected.every((e) => sources(c).has(e))
+  t.ok(foundIn(planted.displayName, ['nats', 'stream', 'table']), 'a display name (plain by design) is found in NATS, USERS and auth.users')
+  t.ok(foundIn(planted.nats, ['nats']), 'base64 in a NATS payload is found')
+  t.ok(foundIn(planted.log, ['log']), 'hex in a log line is found')
+  t.ok(foundIn(planted.clearBody, ['nats', 'stream', 'table']), 'base64url in an unencrypted body is found in NATS, CHAT and chat.messages')
   t.ok(spellings(canary).includes(Buffer.from(canary).toString('hex')), 'the spellings include hex')
 })
 
