@@ -1,4 +1,4 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import type { JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import {
@@ -8,9 +8,10 @@ import {
 import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable } from '@metadome/service'
 import type { Hub } from './hub.js'
 import { TtlSet } from './ttl-set.js'
+import type { StreamPublisher } from './stream-publisher.js'
 
 export interface ChatServiceDeps {
-  js: JetStreamClient
+  publisher: StreamPublisher
   jsm: JetStreamManager
   ns: Namespace
   writer: ChatRpcClient
@@ -96,10 +97,7 @@ export class ChatService {
     options.beforePublish?.(req.id)
     let ack
     try {
-      ack = await this.#deps.js.publish(this.#subjects.message(conversationId), JSON.stringify(message), {
-        msgID: req.id,
-        expect: { streamName: this.#deps.stream }
-      })
+      ack = await this.#deps.publisher.publish(this.#subjects.message(conversationId), JSON.stringify(message), req.id)
     } catch (err) {
       options.notComing?.(req.id)
       this.#deps.log.warn({ err, conversationId }, 'publishing a message failed')

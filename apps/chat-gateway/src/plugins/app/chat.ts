@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../../config.js'
 import { TokenVerifier } from '../../auth/token-verifier.js'
 import { Hub } from '../../chat/hub.js'
 import { ChatService } from '../../chat/chat-service.js'
+import { StreamPublisher } from '../../chat/stream-publisher.js'
 import { Revocations, followUserEvents } from '../../chat/user-events.js'
 import type { Connection } from '../../ws/connection.js'
 
@@ -50,7 +51,8 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })
   const hub = new Hub({ nc, js, jsm, ns, writer, log, stream })
   await nc.flush()
-  const service = new ChatService({ js, jsm, ns, writer, hub, log, stream })
+  const publisher = new StreamPublisher(nc, stream)
+  const service = new ChatService({ publisher, jsm, ns, writer, hub, log, stream })
   const revocations = new Revocations()
   const verifier = new TokenVerifier({
     // AUTH_URL may carry a path prefix (auth-api behind a proxy): keep it.
@@ -108,6 +110,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   app.addHook('onClose', async () => {
     clearInterval(pings)
     hub.close()
+    publisher.close()
     await stopUserEvents()
   })
 }, { name: 'metadome-chat', dependencies: ['metadome-nats', 'metadome-metrics'] })

@@ -1,0 +1,48 @@
+import t from 'tap'
+import { randomUUID } from 'node:crypto'
+import { connect } from '@nats-io/transport-node'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { ensureStream, namespace } from '@metadome/nats'
+import { chatStream, chatSubjects } from '@metadome/contracts'
+import { createTestNamespace, testNatsUrl } from '@metadome/testing'
+import { StreamPublisher, PublishError } from '../../src/chat/stream-publisher.js'
+
+t.test('a publish resolves with the stored seq; the same id again gives the same seq, marked duplicate', async (t) => {
+  const ns = namespace(createTestNamespace(t))
+  const nc = await connect({ servers: testNatsUrl() })
+  t.teardown(async () => { await nc.close() })
+  await ensureStream(await jetstreamManager(nc), chatStream(ns))
+  const publisher = new StreamPublisher(nc, chatStream(ns).name)
+  t.teardown(() => { publisher.close() })
+  const subject = chatSubjects(ns).message('dm_x')
+  const id = randomUUID()
+  const first = await publisher.publish(subject, '{"n":1}', id)
+  const other = await publisher.publish(subject, '{"n":2}', randomUUID())
+  const again = await publisher.publish(subject, '{"n":1}', id)
+  t.same(first, { seq: 1, duplicate: false })
+  t.same(other, { seq: 2, duplicate: false })
+  t.same(again, { seq: 1, duplicate: true })
+})
+
+t.test('without a stream on the subject, or with one that never answers, the publish fails', async (t) => {
+  const ns = namespace(createTestNamespace(t))
+  const nc = await connect({ servers: testNatsUrl() })
+  t.teardown(async () => { await nc.close() })
+  const publisher = new StreamPublisher(nc, chatStream(ns).name, 200)
+  t.teardown(() => { publisher.close() })
+  await t.rejects(publisher.publish(chatSubjects(ns).message('dm_x'), '{}', randomUUID()), PublishError, 'no responders')
+  const silent = nc.subscribe(`${ns.prefix}.silent`)
+  t.teardown(() => { silent.unsubscribe() })
+  await nc.flush()
+  await t.rejects(publisher.publish(`${ns.prefix}.silent`, '{}', randomUUID()), { message: /in time/ }, 'timeout')
+})
+
+t.test('a publish to a subject of another stream is refused', async (t) => {
+  const ns = namespace(createTestNamespace(t))
+  const nc = await connect({ servers: testNatsUrl() })
+  t.teardown(async () => { await nc.close() })
+  await ensureStream(await jetstreamManager(nc), chatStream(ns))
+  const publisher = new StreamPublisher(nc, 'SOME_OTHER_STREAM')
+  t.teardown(() => { publisher.close() })
+  await t.rejects(publisher.publish(chatSubjects(ns).message('dm_x'), '{}', randomUUID()), { message: /refused/ })
+})
