@@ -31,6 +31,14 @@ t.test('two users on different gateways exchange texts that each decrypts', asyn
   t.equal(back?.senderId, bob.id)
   t.same(alice.inbox.rejected, [])
   t.same(bob.inbox.rejected, [])
+
+  const conversations = await until(async () => {
+    const list = await alice.client.conversations()
+    return list.some((c) => c.id === ack.conversationId) && list
+  }, 10_000, 'the writer to list the conversation')
+  const direct = conversations.find((c) => c.id === ack.conversationId)
+  t.equal(direct?.kind, 'direct')
+  t.same([...(direct?.members ?? [])].sort(), [alice.id, bob.id].sort())
 })
 
 t.test('history comes back decrypted, this device\'s own texts included', async (t) => {
