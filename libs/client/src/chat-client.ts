@@ -425,6 +425,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   async #refresh (): Promise<void> {
     this.#refreshing ??= (async () => {
       try {
+        // Another process on the same store (a second terminal) may have
+        // rotated the tokens already: presenting our spent refresh token
+        // would look like theft and end the session, so take theirs.
+        const stored = await this.#store.get(this.#names.session) as StoredSession | undefined
+        if (stored !== undefined && stored.refreshToken !== this.#session.refreshToken && stored.expiresAt > this.#session.expiresAt &&
+          Date.now() < stored.expiresAt - refreshMargin(stored)) {
+          this.#session = stored
+          this.#scheduleRefresh()
+          return
+        }
         const tokens = await this.#api.refresh(this.#session.refreshToken)
         this.#session = sessionOf(tokens)
         await this.#store.set(this.#names.session, this.#session)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MemoryKeyStore, storeNames } from '../src/index.js'
+import { ChatClient, MemoryKeyStore, storeNames } from '../src/index.js'
 import { startStack } from './stack.js'
 import { signUp } from './helper.js'
 
@@ -21,8 +21,9 @@ class WatchedStore extends MemoryKeyStore {
     }
   }
 
+  /** Resolves once `n` different sessions (refresh tokens) were stored. */
   async sessions (n: number): Promise<void> {
-    while (this.refreshTokens.length < n) await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
+    while (new Set(this.refreshTokens).size < n) await new Promise<void>((resolve) => { this.#waiters.push(resolve) })
   }
 }
 
@@ -52,4 +53,23 @@ t.test('a session outlives its access tokens: refreshed before expiry, and a rec
   const [back] = await bob.inbox.waitFor(1)
   t.equal(back?.text, 'yes')
   t.notOk(closes.includes(4401), 'no gateway refused a token')
+})
+
+t.test('two terminals on one key store keep one session alive past its access tokens', async (t) => {
+  const store = new WatchedStore()
+  const carol = await signUp(t, stack, 'carol', { keyStore: store })
+  const dave = await signUp(t, stack, 'dave')
+  const second = await ChatClient.resume({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, userId: carol.id, keyStore: store })
+  t.teardown(async () => { await second.close() })
+  const ended: unknown[] = []
+  carol.client.on('closed', (e) => ended.push(e))
+  second.on('closed', (e) => ended.push(e))
+
+  // The login's session and two rotations: the first access token is long expired.
+  await store.sessions(3)
+  await carol.client.sendText({ to: dave.id }, 'from the first terminal')
+  await second.sendText({ to: dave.id }, 'from the second terminal')
+  const texts = await dave.inbox.waitFor(2)
+  t.same(texts.map((e) => e.text).sort(), ['from the first terminal', 'from the second terminal'])
+  t.same(ended, [], 'neither was signed out')
 })
