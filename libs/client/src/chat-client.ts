@@ -194,6 +194,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   #failuresInRow = 0
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined
   #heartbeat: ReturnType<typeof setInterval> | undefined
+  #connectTimer: ReturnType<typeof setTimeout> | undefined
   #lastHeardAt = 0
   #refreshTimer: ReturnType<typeof setTimeout> | undefined
   #refreshing: Promise<void> | undefined
@@ -515,6 +516,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       ws.onerror = () => { /* onclose follows and decides */ }
       ws.onclose = (event) => { this.#onClose(ws, event.code, event.reason) }
+      // A gateway address that swallows packets never answers nor closes.
+      const every = this.#options.heartbeatMs ?? 15_000
+      clearTimeout(this.#connectTimer)
+      this.#connectTimer = setTimeout(() => { if (ws === this.#socket && !this.#ready) this.#abandon(ws, 'no ready in time') }, 2 * every)
     }).catch((err: unknown) => {
       if (isChatClientError(err, 'session_ended')) return
       // No token (auth-api unreachable): as good as a gateway that did not answer.
@@ -532,6 +537,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       return
     }
     if (frame.type === 'ready') {
+      clearTimeout(this.#connectTimer)
       this.#ready = true
       this.#startHeartbeat(ws)
       // Membership may have changed while away (no `conversation` frame then): ask again when needed.
@@ -562,24 +568,29 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       if (ws !== this.#socket) return
       const quiet = Date.now() - this.#lastHeardAt
       if (quiet > 2 * every) {
-        // Its closing handshake would wait for the dead peer: let go now.
-        ws.onclose = null
-        ws.onmessage = null
-        try {
-          ws.close(4000, 'no answer')
-        } catch {
-          // already closing
-        }
-        this.#onClose(ws, 1006, 'no answer to pings')
+        this.#abandon(ws, 'no answer to pings')
       } else if (quiet >= every) {
         this.#sendRaw({ type: 'ping' })
       }
     }, every)
   }
 
+  /** Lets go of a socket at once: its closing handshake would wait for a peer that is gone. */
+  #abandon (ws: SocketLike, reason: string): void {
+    ws.onclose = null
+    ws.onmessage = null
+    try {
+      ws.close(4000, reason)
+    } catch {
+      // already closing
+    }
+    this.#onClose(ws, 1006, reason)
+  }
+
   #onClose (ws: SocketLike, code: number, reason: string): void {
     if (ws !== this.#socket) return
     clearInterval(this.#heartbeat)
+    clearTimeout(this.#connectTimer)
     this.#socket = undefined
     const wasReady = this.#ready
     this.#ready = false
@@ -985,6 +996,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     clearTimeout(this.#reconnectTimer)
     clearTimeout(this.#refreshTimer)
     clearInterval(this.#heartbeat)
+    clearTimeout(this.#connectTimer)
     const reason = error ?? new ChatClientError('closed', 'the client is closed')
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer)

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
+import { createServer, type Socket } from 'node:net'
 import { directConversationId, type Message } from '@metadome/contracts'
 import { ChatClient, MemoryKeyStore, isChatClientError, storeNames, type KeyChange } from '../src/index.js'
 import { until } from '@metadome/testing'
@@ -255,4 +256,24 @@ t.test('a contact\'s new device is trusted through their account key, even after
   t.equal(texts[1]?.text, 'from the second device')
   t.equal(texts[1]?.deviceId, laptop.deviceId)
   t.same(bob.inbox.rejected, [])
+})
+
+t.test('a gateway address that accepts connections but never answers is given up, not waited on', async (t) => {
+  // A TCP server that takes connections and says nothing, like a host that swallows packets.
+  const held = new Set<Socket>()
+  const server = createServer((socket) => { held.add(socket) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const s of held) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  const address = server.address()
+  const silent = `ws://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/v1/ws`
+
+  const alice = await signUp(t, stack, 'alice')
+  const options = { authUrl: stack.authUrl, username: alice.username, password: PASSWORD, keyStore: alice.store, heartbeatMs: 200, reconnect: { minDelayMs: 10, maxDelayMs: 50 } }
+  await t.rejects(ChatClient.login({ ...options, gatewayUrl: [silent, silent] }), { code: 'unreachable' }, 'only silent gateways: unreachable')
+  const client = await ChatClient.login({ ...options, gatewayUrl: [silent, stack.gatewayUrls[0] as string] })
+  t.teardown(async () => { await client.close() })
+  t.equal(client.gatewayUrl, stack.gatewayUrls[0], 'a silent gateway and a live one: the live one serves')
 })
