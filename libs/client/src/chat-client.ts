@@ -4,7 +4,7 @@ import {
   type ServerFrame, type SignedDeviceList, type TokenResponse, type TypingEventFrame, type User, type UserList
 } from '@metadome/contracts'
 import {
-  createReceiver, envelopeSender, exportAccountKey, exportDeviceKeys, formatSafetyNumber, generateAccountKey,
+  createReceiver, E2eeError, envelopeSender, exportAccountKey, exportDeviceKeys, formatSafetyNumber, generateAccountKey,
   generateDeviceKeys, importAccountKey, importDeviceKeys, isE2eeError, nextDeviceList, publicDevice, safetyNumber,
   accountPublicKey, sealEnvelope, signDeviceList, verifySignedDeviceList,
   type AccountKeyPair, type DeviceKeyPair, type E2eeErrorCode, type Receiver
@@ -756,6 +756,12 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (message.senderId === this.userId && claimed?.deviceId === this.#device.deviceId) {
       // This device's own message: it is not among the recipients by design.
       return { kind: 'own', text: this.#sent[message.id]?.text }
+    }
+    const direct = directMembers(message.conversationId)
+    if (direct !== undefined && !direct.includes(message.senderId)) {
+      // Only its two members write in a direct conversation; the gateway
+      // enforces it, and a compromised server component must not get past it.
+      return rejected(new E2eeError('wrong_conversation', `${message.senderId} is not a member of ${message.conversationId}`))
     }
     const arrival = { conversationId: message.conversationId, messageId: message.id, senderId: message.senderId }
     try {

@@ -1,7 +1,10 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { createServer, type Socket } from 'node:net'
-import { directConversationId, type Message } from '@metadome/contracts'
+import { jetstream } from '@nats-io/jetstream'
+import { namespace } from '@metadome/nats'
+import { chatSubjects, directConversationId, type Message } from '@metadome/contracts'
+import { importDeviceKeys, sealEnvelope } from '@metadome/e2ee'
 import { ChatClient, MemoryKeyStore, isChatClientError, storeNames, type KeyChange } from '../src/index.js'
 import { until } from '@metadome/testing'
 import { startStack } from './stack.js'
@@ -276,4 +279,33 @@ t.test('a gateway address that accepts connections but never answers is given up
   const client = await ChatClient.login({ ...options, gatewayUrl: [silent, stack.gatewayUrls[0] as string] })
   t.teardown(async () => { await client.close() })
   t.equal(client.gatewayUrl, stack.gatewayUrls[0], 'a silent gateway and a live one: the live one serves')
+})
+
+t.test('a third party\'s message injected into a direct conversation behind the gateway\'s back is rejected', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  const mallory = await signUp(t, stack, 'mallory')
+  await bob.client.sendText({ to: alice.id }, 'genuine')
+  await alice.inbox.waitFor(1)
+
+  // Mallory seals a valid envelope for alice's conversation with bob and, as a
+  // compromised server component would, publishes it to CHAT directly.
+  const conversationId = alice.client.directConversationId(bob.id)
+  const device = await importDeviceKeys(await mallory.store.get(storeNames(mallory.id).device))
+  const id = randomUUID()
+  const body = await sealEnvelope({
+    conversationId,
+    messageId: id,
+    counter: 1,
+    sender: { userId: mallory.id, device },
+    recipients: await Promise.all([mallory.id, alice.id, bob.id].map(async (u) => await mallory.client.deviceList(u))),
+    plaintext: 'this is bob, honest'
+  })
+  const js = jetstream(stack.nc)
+  await js.publish(chatSubjects(namespace(stack.ns)).message(conversationId), JSON.stringify({ id, conversationId, senderId: mallory.id, sentAt: new Date().toISOString(), body }), { msgID: id })
+
+  const [rejected] = await alice.inbox.waitForRejected(1)
+  t.equal(rejected?.code, 'wrong_conversation')
+  t.equal(rejected?.message.id, id)
+  t.same(alice.inbox.texts.map((e) => e.text), ['genuine'])
 })
