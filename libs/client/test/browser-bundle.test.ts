@@ -1,7 +1,6 @@
 import t from 'tap'
+import { browserContext } from '@metadome/testing'
 import { build } from 'esbuild'
-import { createContext, runInContext } from 'node:vm'
-import { webcrypto } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { ChatClient } from '../src/index.js'
@@ -54,37 +53,10 @@ t.test('the SDK bundled for browsers chats with web globals only', async (t) => 
   const user = await ChatClient.register({ authUrl: stack.authUrl, username: alice, password: PASSWORD })
   await stack.known(user.id)
 
-  // Typed arrays of this realm, as a page has one realm for its web APIs and its code.
-  const typedArrays = Object.fromEntries([
-    ArrayBuffer, DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
-    Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array
-  ].map((c) => [c.name, c]))
-  const window: Record<string, unknown> = {
-    ...typedArrays,
-    crypto: webcrypto,
-    TextEncoder,
-    TextDecoder,
-    WebAssembly: (globalThis as Record<string, unknown>).WebAssembly,
-    WebSocket,
-    fetch,
-    Response,
-    Headers,
-    URL,
-    URLSearchParams,
-    setTimeout,
-    clearTimeout,
-    setInterval,
-    clearInterval,
-    queueMicrotask,
-    atob,
-    btoa
-  }
-  window.window = window
-  window.self = window
-  window.globalThis = window
-  const context = createContext(window)
-  t.equal(runInContext('typeof process + typeof require + typeof Buffer', context), 'undefinedundefinedundefined')
-  runInContext(code, context)
+  const page = browserContext({ WebSocket, fetch, Response, Headers })
+  const { window } = page
+  t.equal(page.run('typeof process + typeof require + typeof Buffer'), 'undefinedundefinedundefined')
+  page.run(code)
   const run = window.__run as (o: Record<string, unknown>) => Promise<string>
   const reply = await run({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: alice, password: PASSWORD, to: bob.id, text: 'hello from a page' })
   t.equal(reply, 'got "hello from a page"', 'the page sent, the Node client decrypted and answered, the page decrypted the answer')

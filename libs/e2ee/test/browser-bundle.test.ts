@@ -1,7 +1,6 @@
 import t from 'tap'
+import { browserContext } from '@metadome/testing'
 import { build } from 'esbuild'
-import { createContext, runInContext } from 'node:vm'
-import { webcrypto } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 // "It runs unchanged in Node and in browsers": the library and the golden
@@ -30,33 +29,9 @@ t.test('the library bundles for browsers and passes the golden vectors with web 
   const code = result.outputFiles[0]!.text
   t.notMatch(code, /from\s+["']node:/, 'no node: imports')
 
-  // Web APIs handed in from Node (TextEncoder, crypto) make typed arrays of
-  // Node's realm, and libsodium tells bytes from strings with instanceof, so
-  // the context gets this realm's typed-array constructors too, as a page
-  // has one realm for both.
-  const typedArrays = Object.fromEntries([
-    ArrayBuffer, DataView, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
-    Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array
-  ].map((c) => [c.name, c]))
-  const window: Record<string, unknown> = {
-    ...typedArrays,
-    crypto: webcrypto,
-    TextEncoder,
-    TextDecoder,
-    WebAssembly: (globalThis as Record<string, unknown>).WebAssembly,
-    setTimeout,
-    clearTimeout,
-    queueMicrotask,
-    atob,
-    btoa,
-    URL
-  }
-  window.window = window
-  window.self = window
-  window.globalThis = window
-  const context = createContext(window)
-  t.equal(runInContext('typeof process + typeof require + typeof Buffer', context), 'undefinedundefinedundefined')
-  runInContext(code, context)
+  const { window, run } = browserContext()
+  t.equal(run('typeof process + typeof require + typeof Buffer'), 'undefinedundefinedundefined')
+  run(code)
   const { passed, failures } = await (window.__result as Promise<{ passed: number, failures: string[] }>)
   t.same(failures, [])
   t.ok(passed >= 10, `${passed} checks passed in the browser-like context`)
