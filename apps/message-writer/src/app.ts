@@ -48,9 +48,10 @@ export async function buildApp (config: WriterConfig, options: BuildOptions = {}
   await app.register(writers, {
     batchSize: config.WRITER_BATCH_SIZE,
     batchWaitMs: config.WRITER_BATCH_WAIT_MS,
-    batchesInFlight: config.WRITER_BATCHES_IN_FLIGHT
+    batchesInFlight: config.WRITER_BATCHES_IN_FLIGHT,
+    groupMaxMembers: config.GROUP_MAX_MEMBERS
   })
-  await app.register(rpc)
+  await app.register(rpc, { groupMaxMembers: config.GROUP_MAX_MEMBERS })
   await app.ready()
   return app
 }

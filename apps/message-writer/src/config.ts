@@ -11,6 +11,7 @@ export const WriterConfig = Type.Object({
   DATABASE_POOL_SIZE: positive(10, 'the most PostgreSQL connections this process opens'),
   WRITER_BATCH_SIZE: positive(500, 'the most CHAT messages written in one transaction (1 to 5000)', 5_000),
   WRITER_BATCH_WAIT_MS: positive(20, 'milliseconds the writer waits to fill a batch before writing what it has'),
-  WRITER_BATCHES_IN_FLIGHT: positive(2, 'batches one process writes at the same time (1 to 8)', 8)
+  WRITER_BATCHES_IN_FLIGHT: positive(2, 'batches one process writes at the same time (1 to 8)', 8),
+  GROUP_MAX_MEMBERS: positive(1024, 'the most members a group may have')
 })
 export type WriterConfig = Static<typeof WriterConfig>

@@ -28,7 +28,7 @@ export interface ChatRpcClient {
   call: <M extends ChatRpcMethod>(method: M, request: ChatRpcRequest<M>, options?: ChatRpcCallOptions) => Promise<ChatRpcResult<M>>
 }
 
-const KNOWN_CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'unavailable'])
+const KNOWN_CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable'])
 
 /**
  * Calls message-writer over NATS: `await chatRpc(nc, ns).call('users.get', { userId })`.

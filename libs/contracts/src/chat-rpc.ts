@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox'
-import { Conversation, ConversationId, Message } from './chat.js'
+import { Conversation, ConversationEvent, ConversationId, Message } from './chat.js'
 
 // NATS request/reply between chat-gateway and message-writer (DESIGN.md
 // "The shape"). Each method is one subject, `<ns>.rpc.<method>`
@@ -24,6 +24,7 @@ export const ChatRpcErrorCode = Type.Union([
   Type.Literal('bad_request'),
   Type.Literal('forbidden'),
   Type.Literal('not_found'),
+  Type.Literal('too_large'),
   Type.Literal('unavailable')
 ])
 export type ChatRpcErrorCode = Static<typeof ChatRpcErrorCode>
@@ -53,7 +54,7 @@ export type ChatUser = Static<typeof ChatUser>
  * A member's standing in a conversation. Direct conversations have two
  * `member`s; groups (issue 5) have `admin`s too.
  */
-export const MemberRole = Type.Union([Type.Literal('admin'), Type.Literal('member')])
+export const MemberRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
 export type MemberRole = Static<typeof MemberRole>
 
 export const HISTORY_DEFAULT_LIMIT = 50
@@ -137,6 +138,20 @@ export const ChatRpcMethods = {
   'receipts.read': {
     request: Type.Object({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1 }) }, strict),
     result: Type.Object({})
+  },
+
+  /**
+   * Whether a group membership event may be published now (issue 5): the
+   * actor's role, the target's membership, the title, the size limit
+   * (GROUP_MAX_MEMBERS of the writer). Returns the conversation as it will be
+   * after the event. The writer checks again when it stores the event.
+   * Errors: `forbidden` (not a member, or not allowed to), `not_found`,
+   * `bad_request` (already a member, an id in use, ...), `too_large` (the
+   * group would be over its size limit).
+   */
+  'groups.authorize': {
+    request: Type.Object({ event: ConversationEvent }, strict),
+    result: Type.Object({ conversation: Conversation })
   },
 
   /** How far the writer has stored CHAT (see messages.since). */

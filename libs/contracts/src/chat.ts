@@ -62,9 +62,52 @@ export const Conversation = Type.Object({
   title: Type.Optional(Type.String({ maxLength: 128 })),
   members: Type.Array(Uuid),
   createdAt: Type.String({ format: 'date-time' }),
-  lastSeq: Type.Integer({ minimum: 0, description: 'seq of the newest message, 0 if none' })
+  lastSeq: Type.Integer({ minimum: 0, description: 'seq of the newest message, 0 if none' }),
+  roles: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]), {
+    description: 'groups: each current member\'s role by user id'
+  })),
+  unread: Type.Optional(Type.Integer({ minimum: 0, description: 'in the list: messages from others after the caller\'s read cursor' })),
+  reads: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
+    description: 'read receipts: each current member\'s read cursor (the highest seq they marked read) by user id'
+  }))
 }, { $id: 'Conversation', additionalProperties: false })
 export type Conversation = Static<typeof Conversation>
+
+export const GROUP_TITLE_MAX = 128
+
+/** A member's standing in a group: the owner(s) and admins manage it. */
+export const GroupRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
+export type GroupRole = Static<typeof GroupRole>
+
+const GroupId = Type.String({ format: 'uuid', description: 'a group conversation id' })
+const Title = Type.String({ minLength: 1, maxLength: GROUP_TITLE_MAX })
+const eventBase = {
+  /** Chosen by the gateway, also the Nats-Msg-Id: a retried publish is stored once. */
+  id: Uuid,
+  conversationId: GroupId,
+  /** Who did it (for member_left: who left). */
+  actorId: Uuid,
+  at: Type.String({ format: 'date-time' }),
+  /** The conversation as it is after the event (as validated before publishing), for the members' `conversation` frames. */
+  conversation: Type.Optional(Conversation)
+}
+
+/**
+ * A membership change of a group, published on `<ns>.chat.conv.<conversationId>`
+ * (JetStream, in CHAT, ordered with the messages) and re-published live on
+ * `<ns>.live.conv.<conversationId>` with its seq. Members joined by an event
+ * see messages with seq > that event's seq; removed ones up to it.
+ */
+export const ConversationEvent = Type.Union([
+  Type.Object({ ...eventBase, type: Type.Literal('created'), title: Title, members: Type.Array(Type.Object({ userId: Uuid, role: GroupRole }, { additionalProperties: false }), { minItems: 1 }) }, { additionalProperties: false }),
+  Type.Object({ ...eventBase, type: Type.Literal('member_added'), userId: Uuid }, { additionalProperties: false }),
+  Type.Object({ ...eventBase, type: Type.Literal('member_removed'), userId: Uuid }, { additionalProperties: false }),
+  Type.Object({ ...eventBase, type: Type.Literal('member_left') }, { additionalProperties: false }),
+  Type.Object({ ...eventBase, type: Type.Literal('renamed'), title: Title }, { additionalProperties: false }),
+  Type.Object({ ...eventBase, type: Type.Literal('role_changed'), userId: Uuid, role: GroupRole }, { additionalProperties: false })
+])
+export type ConversationEvent = Static<typeof ConversationEvent>
+export type ConversationEventType = ConversationEvent['type']
 
 /** Subjects of the chat side; streams are in streams.ts. */
 export const chatSubjects = (ns: Namespace) => ({
@@ -73,6 +116,12 @@ export const chatSubjects = (ns: Namespace) => ({
   /** CHAT re-publishes each stored message here with its seq (Nats-Sequence). */
   liveMessage: (conversationId: string) => ns.subject('live', 'msg', conversationId),
   liveMessages: ns.subject('live', 'msg', '*'),
+  /** Gateways publish group membership events here (JetStream, stored in CHAT). */
+  conversationEvent: (conversationId: string) => ns.subject('chat', 'conv', conversationId),
+  /** CHAT re-publishes each stored membership event here with its seq. */
+  liveConversationEvent: (conversationId: string) => ns.subject('live', 'conv', conversationId),
+  /** Both live feeds of one conversation, in stream order on one subscription. */
+  liveAny: (conversationId: string) => ns.subject('live', '*', conversationId),
   /** Core NATS, not stored: typing and receipts relayed between gateways. */
   signal: (conversationId: string) => ns.subject('signal', conversationId),
   /** Core NATS, per user: conversation changes and session ends for that user's sockets. */

@@ -35,6 +35,15 @@ export interface ConversationWithMembers extends ConversationRow {
   members: string[]
   /** seq of the newest stored message, 0 if none. */
   last_seq: number
+  /** Current members' roles. */
+  roles: Record<string, MemberRow['role']>
+  /** Current members' read cursors. */
+  reads: Record<string, number>
+}
+
+export interface ConversationOfUser extends ConversationWithMembers {
+  /** Messages from others after the user's read cursor (within their window). */
+  unread: number
 }
 
 // Each a correlated subquery on the conversation `c`: the newest seq is one
@@ -42,12 +51,21 @@ export interface ConversationWithMembers extends ConversationRow {
 const lastSeq = sql<number>`coalesce((select m.seq from ${sql.table(`${CHAT_SCHEMA}.messages`)} m where m.conversation_id = c.id order by m.seq desc limit 1), 0)`
 const members = sql<string[]>`array(select cm.user_id::text from ${sql.table(`${CHAT_SCHEMA}.members`)} cm where cm.conversation_id = c.id and cm.left_seq is null order by cm.user_id)`
 
-/** The conversations `userId` is a member of now, newest activity first. */
-export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string): Promise<ConversationWithMembers[]> {
+const roles = sql<Record<string, MemberRow['role']>>`(select coalesce(jsonb_object_agg(cm.user_id::text, cm.role), '{}'::jsonb) from ${sql.table(`${CHAT_SCHEMA}.members`)} cm where cm.conversation_id = c.id and cm.left_seq is null)`
+const reads = sql<Record<string, number>>`(select coalesce(jsonb_object_agg(rc.user_id::text, rc.seq), '{}'::jsonb) from ${sql.table(`${CHAT_SCHEMA}.read_cursors`)} rc
+  join ${sql.table(`${CHAT_SCHEMA}.members`)} cm on cm.conversation_id = rc.conversation_id and cm.user_id = rc.user_id and cm.left_seq is null
+  where rc.conversation_id = c.id)`
+// For the list, where `mb` is the caller's membership: from after their cursor (or their joining), others' messages.
+const unread = sql<number>`(select count(*)::int from ${sql.table(`${CHAT_SCHEMA}.messages`)} m
+  where m.conversation_id = c.id and m.sender_id <> mb.user_id
+  and m.seq > greatest(mb.joined_seq, coalesce((select rc.seq from ${sql.table(`${CHAT_SCHEMA}.read_cursors`)} rc where rc.conversation_id = c.id and rc.user_id = mb.user_id), 0)))`
+
+/** The conversations `userId` is a member of now, newest activity first, with their unread counts. */
+export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string): Promise<ConversationOfUser[]> {
   return await db.selectFrom('members as mb')
     .innerJoin('conversations as c', 'c.id', 'mb.conversation_id')
     .selectAll('c')
-    .select([members.as('members'), lastSeq.as('last_seq')])
+    .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads'), unread.as('unread')])
     .where('mb.user_id', '=', userId)
     .where('mb.left_seq', 'is', null)
     .orderBy('last_seq', 'desc')
@@ -58,7 +76,7 @@ export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string)
 export async function findConversation (db: Kysely<ChatDatabase>, id: string): Promise<ConversationWithMembers | undefined> {
   return await db.selectFrom('conversations as c')
     .selectAll('c')
-    .select([members.as('members'), lastSeq.as('last_seq')])
+    .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads')])
     .where('c.id', '=', id)
     .executeTakeFirst()
 }

@@ -3,6 +3,7 @@ import type { ConversationTable } from './conversation.table.js'
 import type { MemberTable } from './member.table.js'
 import type { MessageTable } from './message.table.js'
 import type { ReadCursorTable } from './read-cursor.table.js'
+import type { ConversationEventTable } from './conversation-event.table.js'
 
 /** The `chat` schema; every table of message-writer, by name. */
 export interface ChatDatabase {
@@ -11,6 +12,7 @@ export interface ChatDatabase {
   members: MemberTable
   messages: MessageTable
   read_cursors: ReadCursorTable
+  conversation_events: ConversationEventTable
 }
 
 export const CHAT_SCHEMA = 'chat'

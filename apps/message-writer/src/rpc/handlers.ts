@@ -3,13 +3,15 @@ import {
   directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
   type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type Message, type MemberRole
 } from '@metadome/contracts'
-import { BadRequest, Forbidden, NotFound } from '@metadome/service'
+import { BadRequest, Forbidden, NotFound, TooLarge } from '@metadome/service'
 import type { ChatDatabase } from '../db/database.js'
 import type { MessageRow } from '../db/message.table.js'
 import { conversationsOf, findConversation, findMembership, type ConversationWithMembers } from '../db/conversation.repository.js'
 import { historyPage, messagesSince, type SeqWindow } from '../db/message.repository.js'
 import { findUser } from '../db/user.repository.js'
 import { advanceReadCursor } from '../db/read-cursor.repository.js'
+import { groupConversation, lastMessageSeq, loadGroup, unknownUsers } from '../db/group.repository.js'
+import { GroupRefusal, nextState, type GroupState } from '../writer/group-state.js'
 
 export interface HandlerContext {
   db: Kysely<ChatDatabase>
@@ -17,6 +19,8 @@ export interface HandlerContext {
   storedThrough: () => Promise<number>
   /** The most bytes of items one reply may carry (below NATS's max payload). */
   maxItemBytes: () => number
+  /** GROUP_MAX_MEMBERS. */
+  groupMaxMembers: number
 }
 
 export type Handlers = { [M in ChatRpcMethod]: (request: ChatRpcRequest<M>) => Promise<ChatRpcResult<M>> }
@@ -25,14 +29,26 @@ export function toMessage (row: MessageRow): Message {
   return { id: row.id, conversationId: row.conversation_id, senderId: row.sender_id, seq: row.seq, sentAt: row.sent_at.toISOString(), body: row.body }
 }
 
-export function toConversation (row: ConversationWithMembers): Conversation {
+export function toConversation (row: ConversationWithMembers & { unread?: number }): Conversation {
   return {
     id: row.id,
     kind: row.kind,
     ...(row.title === null ? {} : { title: row.title }),
     members: row.members,
     createdAt: row.created_at.toISOString(),
-    lastSeq: row.last_seq
+    lastSeq: Number(row.last_seq),
+    ...(row.kind === 'group' ? { roles: row.roles } : {}),
+    ...(row.unread === undefined ? {} : { unread: row.unread }),
+    reads: Object.fromEntries(Object.entries(row.reads).map(([k, v]) => [k, Number(v)]))
+  }
+}
+
+function refusal (err: GroupRefusal): Error {
+  switch (err.code) {
+    case 'forbidden': return new Forbidden(err.message)
+    case 'not_found': return new NotFound(err.message)
+    case 'too_large': return new TooLarge(err.message)
+    default: return new BadRequest(err.message)
   }
 }
 
@@ -139,6 +155,22 @@ export function handlers (ctx: HandlerContext): Handlers {
       await currentRole(ctx, conversationId, userId)
       await advanceReadCursor(ctx.db, { conversationId, userId, seq })
       return {}
+    },
+
+    async 'groups.authorize' ({ event }) {
+      const before = await loadGroup(ctx.db, event.conversationId)
+      let after: GroupState
+      try {
+        // The seq is not known before publishing: any later than every stored one orders the same.
+        after = nextState(before, event, Number.MAX_SAFE_INTEGER, ctx.groupMaxMembers)
+      } catch (err) {
+        throw err instanceof GroupRefusal ? refusal(err) : err
+      }
+      const joining = event.type === 'created' ? event.members.map((m) => m.userId) : event.type === 'member_added' ? [event.userId] : []
+      const unknown = await unknownUsers(ctx.db, joining)
+      if (unknown.length > 0) throw new NotFound(`no such user: ${unknown.join(', ')}`)
+      const lastSeq = before === undefined ? 0 : await lastMessageSeq(ctx.db, event.conversationId)
+      return { conversation: groupConversation(event.conversationId, after, lastSeq) }
     },
 
     async 'writer.position' () {

@@ -9,7 +9,7 @@ import type { Handlers } from './handlers.js'
 /** The queue group every replica joins, so each request is answered by one of them. */
 export const RPC_QUEUE = 'writer'
 
-const CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'unavailable'])
+const CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable'])
 
 export interface RpcServiceOptions {
   nc: NatsConnection

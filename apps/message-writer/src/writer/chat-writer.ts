@@ -11,6 +11,10 @@ import { ConsumeLoop, retryDelayMs } from './consume-loop.js'
 import type { DeadLetterPublisher } from './dead-letter.js'
 import type { WriterMetrics } from './metrics.js'
 import { classifyDbError } from './db-errors.js'
+import { groupEventDecoder } from './decode-group-event.js'
+import { GroupRefusal, nextState } from './group-state.js'
+import { eventApplied, loadGroup, storeGroupEvent } from '../db/group.repository.js'
+import type { ConversationEvent } from '@metadome/contracts'
 
 export interface ChatWriterOptions {
   db: Kysely<ChatDatabase>
@@ -22,6 +26,8 @@ export interface ChatWriterOptions {
   batchSize: number
   batchWaitMs: number
   batchesInFlight: number
+  /** GROUP_MAX_MEMBERS: an event that would make a group larger is refused. */
+  groupMaxMembers: number
 }
 
 /** What one batch did; emitted as `batch` once every message of it is settled. */
@@ -45,6 +51,7 @@ const UNKNOWN_CONVERSATION_DELIVERIES = 5
 const KNOWN_CONVERSATIONS_MAX = 100_000
 
 interface Entry { msg: JsMsg, message: ChatMessage }
+interface EventEntry { msg: JsMsg, event: ConversationEvent, seq: number }
 
 const bySeq = (a: Entry, b: Entry): number => a.message.seq - b.message.seq
 
@@ -61,12 +68,14 @@ const bySeq = (a: Entry, b: Entry): number => a.message.seq - b.message.seq
 export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
   private readonly loop: ConsumeLoop
   private readonly decode: ReturnType<typeof chatDecoder>
+  private readonly events: ReturnType<typeof groupEventDecoder>
   /** Conversations known to exist, so most batches skip creating them. */
   private readonly known = new Set<string>()
 
   constructor (private readonly opts: ChatWriterOptions) {
     super()
     this.decode = chatDecoder(opts.ns)
+    this.events = groupEventDecoder(opts.ns)
     this.loop = new ConsumeLoop({
       consumer: opts.consumer,
       maxSize: opts.batchSize,
@@ -86,11 +95,20 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
     const started = performance.now()
     const report: BatchReport = { messages: batch.length, stored: 0, duplicates: 0, deadLettered: 0, retried: 0, durationMs: 0, lagsMs: [] }
     const valid: Entry[] = []
+    const events: EventEntry[] = []
     for (const msg of batch) {
+      if (msg.subject.startsWith(this.events.prefix)) {
+        const e = this.events.decode(msg.subject, msg.data)
+        if (e.ok) events.push({ msg, event: e.event, seq: msg.info.streamSequence })
+        else await this.deadLetter(msg, e.poison, report)
+        continue
+      }
       const d = this.decode(msg.subject, msg.data, msg.info.streamSequence)
       if (d.ok) valid.push({ msg, message: d.message })
       else await this.deadLetter(msg, d.poison, report)
     }
+    // Membership first: a group created in this batch exists for its messages.
+    for (const e of events.sort((a, b) => a.seq - b.seq)) await this.applyEvent(e, report)
     await this.store(valid, report)
 
     report.durationMs = performance.now() - started
@@ -222,6 +240,46 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
         if (attempt < 3 && classifyDbError(err) === 'conflict') continue
         throw err
       }
+    }
+  }
+
+  /**
+   * Applies one membership event in its own transaction, the group's row
+   * locked, after checking it again against the stored state (the check
+   * before publishing may have raced another change). A refused event is
+   * tried again a few deliveries (an earlier event of the same group may be
+   * in another batch still being committed), then dead-lettered with the
+   * reason. A redelivered event is acked as a duplicate.
+   */
+  private async applyEvent (e: EventEntry, report: BatchReport): Promise<void> {
+    const { event, seq } = e
+    try {
+      const outcome = await this.opts.db.transaction().execute(async (trx) => {
+        if (await eventApplied(trx, seq, event.id)) return 'duplicate'
+        const before = await loadGroup(trx, event.conversationId, true)
+        const after = nextState(before, event, seq, this.opts.groupMaxMembers)
+        await storeGroupEvent(trx, event, seq, before, after)
+        return 'stored'
+      })
+      e.msg.ack()
+      if (outcome === 'stored') {
+        report.stored++
+        this.opts.metrics.rowsWritten.inc({ table: 'conversation_events' })
+      } else {
+        report.duplicates++
+      }
+    } catch (err) {
+      if (err instanceof GroupRefusal) {
+        if (e.msg.info.deliveryCount >= UNKNOWN_CONVERSATION_DELIVERIES) {
+          await this.deadLetter(e.msg, { category: 'refused', reason: `${event.type} refused (${err.code}): ${err.message}` }, report)
+        } else {
+          this.retry(e.msg, report)
+        }
+        return
+      }
+      this.opts.log.error({ err, seq }, 'could not apply a membership event; it will be delivered again')
+      this.opts.metrics.writeErrors.inc({ stream: 'chat' })
+      this.retry(e.msg, report)
     }
   }
 

@@ -18,7 +18,7 @@ export interface ChatMessage {
 
 /** Why an entry can never be stored; the category is a metric label. */
 export interface Poison {
-  category: 'unknown_subject' | 'invalid_json' | 'invalid_message' | 'too_large' | 'wrong_conversation' | 'not_a_member' | 'unknown_conversation' | 'unstorable'
+  category: 'unknown_subject' | 'invalid_json' | 'invalid_message' | 'too_large' | 'wrong_conversation' | 'not_a_member' | 'unknown_conversation' | 'unstorable' | 'refused'
   reason: string
 }
 

@@ -12,7 +12,7 @@ const REPLY_MARGIN = 16 * 1024
  * runs first: it leaves the queue group and answers what it already received
  * while the database and NATS are still open.
  */
-export default fp(async function rpc (app: FastifyInstance) {
+export default fp(async function rpc (app: FastifyInstance, opts: { groupMaxMembers: number }) {
   const { nc, ns } = app.nats
   const service = new RpcService({
     nc,
@@ -20,6 +20,7 @@ export default fp(async function rpc (app: FastifyInstance) {
     handlers: handlers({
       db: app.chatDb,
       storedThrough: app.writerStreams.storedThrough,
+      groupMaxMembers: opts.groupMaxMembers,
       maxItemBytes: () => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_MARGIN
     }),
     metrics: app.writerMetrics,

@@ -13,6 +13,7 @@ export interface WritersOptions {
   batchSize: number
   batchWaitMs: number
   batchesInFlight: number
+  groupMaxMembers: number
 }
 
 /**
@@ -33,7 +34,8 @@ export default fp(async function writers (app: FastifyInstance, opts: WritersOpt
     log: app.log.child({ component: 'chat-writer' }),
     batchSize: opts.batchSize,
     batchWaitMs: opts.batchWaitMs,
-    batchesInFlight: opts.batchesInFlight
+    batchesInFlight: opts.batchesInFlight,
+    groupMaxMembers: opts.groupMaxMembers
   })
   const usersWriter = new UsersWriter({
     db: app.chatDb,
