@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Body, ConversationId, Conversation, Message } from './chat.js'
+import { Body, ConversationId, Conversation, Message, GroupRole, GROUP_TITLE_MAX } from './chat.js'
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
 
 // WebSocket frames (client to gateway and gateway to client) and the
@@ -107,6 +107,29 @@ export const PingFrame = Type.Object({
 }, { additionalProperties: false })
 export type PingFrame = Static<typeof PingFrame>
 
+const GroupId = Type.String({ format: 'uuid', description: 'a group conversation id' })
+const GroupTitle = Type.String({ minLength: 1, maxLength: GROUP_TITLE_MAX })
+/** Initial members besides the creator (who is the owner); at most GROUP_MAX_MEMBERS in all, checked by the writer. */
+const GroupMembers = Type.Array(Uuid, { maxItems: 100_000 })
+
+/**
+ * Group operations (issue 5). The reply is a `conversation` frame with the
+ * group as it is after the change, the event's `seq` and this `ref`; every
+ * member's sockets (and the added or removed user's) get a `conversation`
+ * frame too. Errors: forbidden (not a member, or not the owner or an admin),
+ * not_found (no such group, user or membership), bad_request (already a
+ * member), too_large (over the group size limit).
+ */
+export const GroupFrame = Type.Union([
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('create'), title: GroupTitle, members: GroupMembers, ref: Type.Optional(Ref) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('add'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('remove'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('leave'), conversationId: GroupId, ref: Type.Optional(Ref) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('rename'), conversationId: GroupId, title: GroupTitle, ref: Type.Optional(Ref) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('group'), op: Type.Literal('role'), conversationId: GroupId, userId: Uuid, role: GroupRole, ref: Type.Optional(Ref) }, { additionalProperties: false, description: 'the owner sets a member\'s role' })
+])
+export type GroupFrame = Static<typeof GroupFrame>
+
 /** Every client frame schema by its `type`, so a validator can name the problem precisely. */
 export const ClientFrames = {
   auth: AuthFrame,
@@ -116,12 +139,13 @@ export const ClientFrames = {
   conversations: ConversationsFrame,
   receipt: ReceiptFrame,
   typing: TypingFrame,
-  ping: PingFrame
+  ping: PingFrame,
+  group: GroupFrame
 } as const
 export type ClientFrameType = keyof typeof ClientFrames
 
 export const ClientFrame = Type.Union(Object.values(ClientFrames))
-export type ClientFrame = AuthFrame | SendFrame | SyncFrame | HistoryFrame | ConversationsFrame | ReceiptFrame | TypingFrame | PingFrame
+export type ClientFrame = AuthFrame | SendFrame | SyncFrame | HistoryFrame | ConversationsFrame | ReceiptFrame | TypingFrame | PingFrame | GroupFrame
 
 // ---------------------------------------------------------------- gateway → client
 
@@ -194,9 +218,25 @@ export const TypingEventFrame = Type.Object({
 }, { additionalProperties: false })
 export type TypingEventFrame = Static<typeof TypingEventFrame>
 
+/** What changed a group, ordered with its messages by `seq`: members see messages with seq > the seq that added them, and up to the one that removed them. */
+export const ConversationChange = Type.Object({
+  type: Type.Union([Type.Literal('created'), Type.Literal('member_added'), Type.Literal('member_removed'), Type.Literal('member_left'), Type.Literal('renamed'), Type.Literal('role_changed')]),
+  seq: Seq,
+  actorId: Uuid,
+  userId: Type.Optional(Uuid)
+}, { additionalProperties: false })
+export type ConversationChange = Static<typeof ConversationChange>
+
+/**
+ * A conversation the socket's user is in (or was just removed from: then
+ * `members` no longer lists them). `change` says what happened for groups;
+ * `ref` is set on the reply to a `group` frame.
+ */
 export const ConversationFrame = Type.Object({
   type: Type.Literal('conversation'),
-  conversation: Conversation
+  conversation: Conversation,
+  change: Type.Optional(ConversationChange),
+  ref: Type.Optional(Ref)
 }, { additionalProperties: false })
 export type ConversationFrame = Static<typeof ConversationFrame>
 
@@ -263,3 +303,42 @@ export const SendMessageBody = Type.Object({
   body: Body
 }, { additionalProperties: false })
 export type SendMessageBody = Static<typeof SendMessageBody>
+
+export const CreateGroupBody = Type.Object({
+  title: GroupTitle,
+  members: GroupMembers
+}, { additionalProperties: false })
+export type CreateGroupBody = Static<typeof CreateGroupBody>
+
+export const AddMemberBody = Type.Object({
+  userId: Uuid
+}, { additionalProperties: false })
+export type AddMemberBody = Static<typeof AddMemberBody>
+
+export const MemberRoleBody = Type.Object({
+  role: GroupRole
+}, { additionalProperties: false })
+export type MemberRoleBody = Static<typeof MemberRoleBody>
+
+export const RenameGroupBody = Type.Object({
+  title: GroupTitle
+}, { additionalProperties: false })
+export type RenameGroupBody = Static<typeof RenameGroupBody>
+
+export const GroupParams = Type.Object({
+  id: GroupId
+}, { additionalProperties: false })
+export type GroupParams = Static<typeof GroupParams>
+
+export const MemberParams = Type.Object({
+  id: GroupId,
+  userId: Uuid
+}, { additionalProperties: false })
+export type MemberParams = Static<typeof MemberParams>
+
+/** The group after a change, and the seq of the change in CHAT. */
+export const GroupChangeResponse = Type.Object({
+  conversation: Conversation,
+  seq: Seq
+}, { additionalProperties: false })
+export type GroupChangeResponse = Static<typeof GroupChangeResponse>

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import {
   chatSubjects, directConversationId, directMembers, ChatRpcError, MAX_BODY_BYTES, HISTORY_DEFAULT_LIMIT,
-  type Ack, type ChatRpcClient, type Conversation, type Message, type ReceiptKind, type StreamMessage
+  type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type ConversationEvent, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
 } from '@metadome/contracts'
 import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable } from '@metadome/service'
 import type { Hub } from './hub.js'
@@ -43,9 +44,13 @@ function fromWriter (err: unknown): Error {
     case 'forbidden': return new Forbidden(err.message)
     case 'not_found': return new NotFound(err.message)
     case 'bad_request': return new BadRequest(err.message)
+    case 'too_large': return new TooLarge(err.message)
     default: return new Unavailable('message-writer is unavailable, try again')
   }
 }
+
+/** How long a group check waits for the writer to catch up with the group's changes before checking anyway. */
+const GROUP_STORED_WAIT_MS = 3_000
 
 export function bodyTooLarge (body: unknown): boolean {
   return Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES
@@ -89,8 +94,14 @@ export class ChatService {
       other = direct[0] === senderId ? direct[1] : direct[0]
       await this.#ensureUser(other)
     } else {
-      // A group: the writer knows its members.
-      await this.#deps.writer.call('conversations.get', { conversationId, userId: senderId }).catch((err: unknown) => { throw fromWriter(err) })
+      // A group: the writer knows its members; this gateway may know of a removal it has not stored yet.
+      if (this.#deps.hub.hasLeft(senderId, conversationId)) throw new Forbidden('not a member of this conversation')
+      // The live feed keeps what this gateway knows of its connected members
+      // current; otherwise ask the writer once it has stored the group's changes.
+      if (!this.#deps.hub.knowsMember(senderId, conversationId)) {
+        await this.#groupStored(conversationId)
+        await this.#deps.writer.call('conversations.get', { conversationId, userId: senderId }).catch((err: unknown) => { throw fromWriter(err) })
+      }
     }
 
     const message: StreamMessage = { id: req.id, conversationId, senderId, sentAt: new Date().toISOString(), body: req.body }
@@ -120,6 +131,47 @@ export class ChatService {
       this.#deps.hub.announce([senderId, other as string], conversation)
     }
     return { id: req.id, conversationId, seq: ack.seq, sentAt }
+  }
+
+  /**
+   * A group change: checked by the writer (groups.authorize), then published
+   * to CHAT on `<ns>.chat.conv.<id>` with a new event id as Nats-Msg-Id (the
+   * publisher's retries are stored once), so it is ordered with the
+   * messages. Users who join are told on `<ns>.user.<id>`; members see the
+   * event on the live feed of the conversation.
+   */
+  async group (actorId: string, op: GroupFrame): Promise<{ conversation: Conversation, seq: number, change: ConversationChange }> {
+    const base = { id: randomUUID(), actorId, at: new Date().toISOString() }
+    let event: ConversationEvent
+    switch (op.op) {
+      case 'create': {
+        const others = [...new Set(op.members)].filter((u) => u !== actorId)
+        event = { ...base, conversationId: randomUUID(), type: 'created', title: op.title, members: [{ userId: actorId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))] }
+        break
+      }
+      case 'add': event = { ...base, conversationId: op.conversationId, type: 'member_added', userId: op.userId }; break
+      case 'remove': event = op.userId === actorId
+        ? { ...base, conversationId: op.conversationId, type: 'member_left' }
+        : { ...base, conversationId: op.conversationId, type: 'member_removed', userId: op.userId }
+        break
+      case 'leave': event = { ...base, conversationId: op.conversationId, type: 'member_left' }; break
+      case 'rename': event = { ...base, conversationId: op.conversationId, type: 'renamed', title: op.title }; break
+      case 'role': event = { ...base, conversationId: op.conversationId, type: 'role_changed', userId: op.userId, role: op.role }; break
+    }
+    if (event.type !== 'created') await this.#groupStored(event.conversationId)
+    const { conversation } = await this.#deps.writer.call('groups.authorize', { event }).catch((err: unknown) => { throw fromWriter(err) })
+    const stored: ConversationEvent = { ...event, conversation }
+    let ack
+    try {
+      ack = await this.#deps.publisher.publish(this.#subjects.conversationEvent(event.conversationId), JSON.stringify(stored), event.id)
+    } catch (err) {
+      this.#deps.log.warn({ err, conversationId: event.conversationId }, 'publishing a group event failed')
+      throw new Unavailable('the change could not be stored, try again')
+    }
+    const change: ConversationChange = { type: event.type, seq: ack.seq, actorId, ...('userId' in event ? { userId: event.userId } : {}) }
+    if (event.type === 'created') this.#deps.hub.announce(event.members.map((m) => m.userId), conversation, { joinedSeq: ack.seq, change })
+    if (event.type === 'member_added') this.#deps.hub.announce([event.userId], conversation, { joinedSeq: ack.seq, change })
+    return { conversation, seq: ack.seq, change }
   }
 
   async history (userId: string, conversationId: string, before: number | undefined, limit: number | undefined): Promise<{ items: Message[], hasMore: boolean }> {
@@ -154,8 +206,30 @@ export class ChatService {
 
   async #checkMember (userId: string, conversationId: string): Promise<void> {
     this.#checkDirect(userId, conversationId)
+    if (this.#deps.hub.hasLeft(userId, conversationId)) throw new Forbidden('not a member of this conversation')
     if (directMembers(conversationId) !== undefined || this.#deps.hub.knowsMember(userId, conversationId)) return
     await this.#deps.writer.call('conversations.get', { conversationId, userId }).catch((err: unknown) => { throw fromWriter(err) })
+  }
+
+  /**
+   * Waits (briefly) until the writer has stored the group's latest change, so
+   * a check right after a change (an admin just promoted, a member just
+   * added) is made against it rather than refused from a stale state.
+   */
+  async #groupStored (conversationId: string): Promise<void> {
+    let seq: number
+    try {
+      const last = await this.#deps.jsm.streams.getMessage(this.#deps.stream, { last_by_subj: this.#subjects.conversationEvent(conversationId) })
+      seq = last?.seq ?? 0
+    } catch {
+      // No such subject in the stream (no group): the writer says not_found.
+      return
+    }
+    for (let waited = 0; seq > 0 && waited < GROUP_STORED_WAIT_MS; waited += 20) {
+      const { storedThrough } = await this.#deps.writer.call('writer.position', {}).catch((err: unknown) => { throw fromWriter(err) })
+      if (storedThrough >= seq) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
 
   async #ensureUser (userId: string): Promise<void> {

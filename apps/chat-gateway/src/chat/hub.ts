@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription, Msg } from '@nats-io/transport-node'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
-import { chatSubjects, directMembers, ChatRpcError, SINCE_MAX_LIMIT, type ChatRpcClient, type Conversation, type Ref, type ReceiptEventFrame, type TypingEventFrame } from '@metadome/contracts'
+import { chatSubjects, directMembers, ChatRpcError, SINCE_MAX_LIMIT, type ChatRpcClient, type Conversation, type ConversationChange, type ConversationEvent, type ConversationFrame, type Ref, type ReceiptEventFrame, type TypingEventFrame } from '@metadome/contracts'
 import type { Connection, CatchUpContext } from '../ws/connection.js'
 import { itemFromMessage, messageFrame, type LiveItem } from './live-item.js'
 import { readStream, type StreamEntry } from './stream-reader.js'
@@ -23,12 +23,19 @@ export interface HubDeps {
 export interface JoinedNotice {
   type: 'joined'
   conversation: Conversation
+  /** Groups: the seq of the event that added the user; they get messages after it only. */
+  joinedSeq?: number
+  change?: ConversationChange
 }
 
 interface UserEntry {
   sockets: Set<Connection>
   conversations: Set<string>
   ready: Promise<void>
+  /** Groups joined while connected: the seq that added the user (nothing at or below it is theirs). */
+  floors: Map<string, number>
+  /** Groups the user was removed from while connected, by the removal's seq. */
+  left: Map<string, number>
 }
 
 interface ConversationEntry {
@@ -65,6 +72,7 @@ export class Hub {
   readonly #users = new Map<string, UserEntry>()
   readonly #conversations = new Map<string, ConversationEntry>()
   readonly #messagePrefix: string
+  readonly #liveConvPrefix: string
   readonly #control: Subscription
   /**
    * Catch-ups that read the writer and the stream at once, gateway-wide:
@@ -78,6 +86,7 @@ export class Hub {
     this.#deps = deps
     this.#subjects = chatSubjects(deps.ns)
     this.#messagePrefix = this.#subjects.message('')
+    this.#liveConvPrefix = this.#subjects.liveConversationEvent('')
     // One subscription for every user's control subject rather than one per
     // connected user: notices are rare (a first message between two users),
     // and it is in place before any user loads, so none falls in between.
@@ -114,6 +123,11 @@ export class Hub {
     return this.#users.get(userId)?.sockets ?? []
   }
 
+  /** Whether this gateway saw `userId` removed from `conversationId` (while connected; the writer may not have stored it yet). */
+  hasLeft (userId: string, conversationId: string): boolean {
+    return this.#users.get(userId)?.left.has(conversationId) ?? false
+  }
+
   /** Whether `userId` is known here to be a member of `conversationId` (only meaningful while they are connected). */
   knowsMember (userId: string, conversationId: string): boolean {
     return this.#users.get(userId)?.conversations.has(conversationId) ?? false
@@ -128,7 +142,7 @@ export class Hub {
     const userId = conn.userId as string
     let entry = this.#users.get(userId)
     if (entry === undefined) {
-      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve() }
+      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), floors: new Map(), left: new Map() }
       created.ready = this.#load(userId, created)
       this.#users.set(userId, created)
       entry = created
@@ -232,6 +246,7 @@ export class Hub {
       if (conn.closed) return
       const conversationId = this.#conversationOf(e.subject)
       if (!entry.conversations.has(conversationId) && !isDirectMember(conversationId, userId)) continue
+      if (e.seq <= (entry.floors.get(conversationId) ?? 0)) continue
       const item = this.#itemOf(e, conversationId)
       if (item !== undefined) write(item)
       if (++n % 64 === 0) await ctx.drained()
@@ -274,7 +289,7 @@ export class Hub {
    * A local user is (now) a member of `conversationId`: subscribe, and catch
    * each of their sockets up on it from where its live feed started.
    */
-  async join (userId: string, conversationId: string, conversation?: Conversation): Promise<void> {
+  async join (userId: string, conversationId: string, conversation?: Conversation, joinedSeq?: number, change?: ConversationChange): Promise<void> {
     const entry = this.#users.get(userId)
     if (entry === undefined) return
     try {
@@ -283,8 +298,13 @@ export class Hub {
       return
     }
     if (this.#users.get(userId) !== entry) return
+    if (joinedSeq !== undefined) {
+      entry.left.delete(conversationId)
+      entry.floors.set(conversationId, joinedSeq)
+    }
     if (conversation !== undefined) {
-      for (const conn of entry.sockets) conn.send({ type: 'conversation', conversation })
+      const frame: ConversationFrame = change === undefined ? { type: 'conversation', conversation } : { type: 'conversation', conversation, change }
+      for (const conn of entry.sockets) conn.send(frame)
     }
     await this.#joinNow(userId, entry, conversationId)
   }
@@ -312,7 +332,8 @@ export class Hub {
   /** One socket's catch-up on one conversation, from where its live feed started (or an earlier catch-up stopped). */
   async #catchUpOn (conn: Connection, conversationId: string, ctx: CatchUpContext): Promise<void> {
     const last = await this.lastSeq()
-    const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId)) + 1
+    const floor = this.#users.get(conn.userId as string)?.floors.get(conversationId) ?? 0
+    const from = Math.max(conn.coveredFrom, ctx.coveredUpTo(conversationId), floor) + 1
     let n = 0
     for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message(conversationId), from, to: last })) {
       if (conn.closed) return
@@ -329,8 +350,8 @@ export class Hub {
   }
 
   /** Tells every gateway holding these users that they are in `conversation`. */
-  announce (userIds: string[], conversation: Conversation): void {
-    const notice: JoinedNotice = { type: 'joined', conversation }
+  announce (userIds: string[], conversation: Conversation, group?: { joinedSeq: number, change: ConversationChange }): void {
+    const notice: JoinedNotice = { type: 'joined', conversation, ...group }
     const data = JSON.stringify(notice)
     for (const userId of new Set(userIds)) this.#deps.nc.publish(this.#subjects.user(userId), data)
   }
@@ -353,6 +374,19 @@ export class Hub {
     for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.message('>'), from, to: last, headersOnly: true })) {
       const conversationId = this.#conversationOf(e.subject)
       if (isDirectMember(conversationId, userId)) entry.conversations.add(conversationId)
+    }
+    // Group changes the writer has not stored yet: their snapshots say who is a member now.
+    for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.conversationEvent('>'), from, to: last })) {
+      let event: ConversationEvent
+      try {
+        event = JSON.parse(e.data) as ConversationEvent
+      } catch {
+        continue
+      }
+      const members = event.conversation?.members
+      if (members === undefined) continue
+      if (members.includes(userId)) entry.conversations.add(event.conversationId)
+      else entry.conversations.delete(event.conversationId)
     }
     await Promise.all([...entry.conversations].map(async (c) => { await this.#subscribe(userId, c) }))
     await this.#deps.nc.flush()
@@ -380,8 +414,14 @@ export class Hub {
     }
     const entry: ConversationEntry = {
       users: new Set([userId]),
-      messages: this.#deps.nc.subscribe(this.#subjects.liveMessage(conversationId), {
-        callback: (err, msg) => { if (err === null) this.#onLive(conversationId, msg) }
+      // Messages and membership events on one subscription: in stream
+      // order, so a removal is applied before any later message is written.
+      messages: this.#deps.nc.subscribe(this.#subjects.liveAny(conversationId), {
+        callback: (err, msg) => {
+          if (err !== null) return
+          if (msg.subject.startsWith(this.#liveConvPrefix)) this.#onConversationEvent(conversationId, msg)
+          else this.#onLive(conversationId, msg)
+        }
       }),
       signals: this.#deps.nc.subscribe(this.#subjects.signal(conversationId), {
         callback: (err, msg) => { if (err === null) this.#onSignal(conversationId, msg) }
@@ -403,7 +443,47 @@ export class Hub {
     for (const userId of c.users) {
       const entry = this.#users.get(userId)
       if (entry === undefined) continue
+      if (seq <= (entry.floors.get(conversationId) ?? 0)) continue
       for (const conn of entry.sockets) conn.deliver(item)
+    }
+  }
+
+  /**
+   * A group change, live: every local member's sockets get a `conversation`
+   * frame; a local user it removes gets it too, then nothing more of the
+   * conversation (unsubscribed here, and refused if they send).
+   */
+  #onConversationEvent (conversationId: string, msg: Msg): void {
+    const c = this.#conversations.get(conversationId)
+    if (c === undefined) return
+    const seq = Number(msg.headers?.get('Nats-Sequence'))
+    let event: ConversationEvent
+    try {
+      event = msg.json<ConversationEvent>()
+    } catch {
+      return
+    }
+    if (!Number.isSafeInteger(seq) || typeof event.type !== 'string' || typeof event.actorId !== 'string') return
+    const gone = event.type === 'member_removed' ? event.userId : event.type === 'member_left' ? event.actorId : undefined
+    if (event.conversation !== undefined) {
+      const change: ConversationChange = { type: event.type, seq, actorId: event.actorId, ...('userId' in event ? { userId: event.userId } : {}) }
+      const text = JSON.stringify({ type: 'conversation', conversation: event.conversation, change } satisfies ConversationFrame)
+      for (const userId of c.users) {
+        for (const conn of this.socketsOf(userId)) conn.sendText(text)
+      }
+    }
+    if (gone === undefined || !c.users.has(gone)) return
+    const entry = this.#users.get(gone)
+    c.users.delete(gone)
+    if (entry !== undefined) {
+      entry.conversations.delete(conversationId)
+      entry.floors.delete(conversationId)
+      entry.left.set(conversationId, seq)
+    }
+    if (c.users.size === 0) {
+      c.messages.unsubscribe()
+      c.signals.unsubscribe()
+      this.#conversations.delete(conversationId)
     }
   }
 
@@ -431,7 +511,7 @@ export class Hub {
       return
     }
     if (notice.type === 'joined' && typeof notice.conversation?.id === 'string') {
-      this.join(userId, notice.conversation.id, notice.conversation).catch((err: unknown) => {
+      this.join(userId, notice.conversation.id, notice.conversation, notice.joinedSeq, notice.change).catch((err: unknown) => {
         this.#deps.log.error({ err, userId }, 'joining a conversation failed')
       })
     }

@@ -178,6 +178,11 @@ export function runSession (socket: WebSocket, authorization: string | undefined
           return
         case 'typing':
           await chat.typing(userId, frame.conversationId)
+          return
+        case 'group': {
+          const { conversation, change } = await chat.group(userId, frame)
+          conn.send(withRef({ type: 'conversation', conversation, change }, ref))
+        }
       }
     } catch (err) {
       const reportedRef = ref ?? (frame.type === 'send' ? frame.id : undefined)
