@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each beside the ceiling measured in the
 // same run, printed as a table. Figures, not assertions: tests never time.
 //
-//   BENCH_ONLY=relay,gateway,writer,auth   run a subset
+//   BENCH_ONLY=relay,gateway,group,writer,auth   run a subset
 //   BENCH_SECONDS, BENCH_IDLE_SOCKETS, BENCH_WRITER_MESSAGES   shorten or lengthen
 import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url'
 import { benchRelay } from './relay.js'
 import { benchGateway } from './gateway.js'
 import { benchWriter } from './writer.js'
+import { benchGroup } from './group.js'
 
-const only = new Set((process.env.BENCH_ONLY ?? 'relay,gateway,writer,auth').split(','))
+const only = new Set((process.env.BENCH_ONLY ?? 'relay,gateway,group,writer,auth').split(','))
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
 const idleSockets = Number(process.env.BENCH_IDLE_SOCKETS ?? 10_000)
 const log = (line: string): void => { process.stderr.write(`  ${line}\n`) }
@@ -30,6 +31,13 @@ if (only.has('relay') || only.has('gateway')) {
     rows.push(['server CPU per message', `${n(relay.cpuMicrosPerMessage)} µs`, `${n(gateway.cpuMicrosPerMessage)} µs`, ''])
     rows.push([`memory per idle socket (${n(idleSockets)})`, `${n(relay.bytesPerIdleSocket / 1024, 1)} KiB`, `${n(gateway.bytesPerIdleSocket / 1024, 1)} KiB`, 'target <= 10 KiB'])
   }
+}
+
+if (only.has('group')) {
+  process.stderr.write('group fan-out: one sender, 100 members on two servers (bare relays, then chat-gateways) ...\n')
+  const group = await benchGroup({ seconds, log })
+  rows.push([`group deliveries/s (${group.members} members)`, n(group.relay.deliveredPerSecond), n(group.gateway.deliveredPerSecond), pct(group.gateway.deliveredPerSecond, group.relay.deliveredPerSecond)])
+  rows.push([`group delivery latency p99 at half peak (${n(group.gateway.latencyRate)} msg/s)`, `${n(group.relay.latencyP99Ms, 1)} ms`, `${n(group.gateway.latencyP99Ms, 1)} ms`, `p50 ${n(group.relay.latencyP50Ms, 1)} / ${n(group.gateway.latencyP50Ms, 1)} ms`])
 }
 
 if (only.has('writer')) {

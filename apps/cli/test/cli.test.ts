@@ -158,12 +158,25 @@ t.test('a contact\'s changed key: sending stops with one clear line until trust'
   t.equal(sent.code, 0, sent.stderr)
 })
 
-t.test('groups say they are not available yet; logout ends the session', async (t) => {
+t.test('group create, send, add, remove and leave; logout ends the session', async (t) => {
   const alice = await person(t, 'alice')
   const bob = await person(t, 'bob')
+  const carol = await person(t, 'carol')
   const g = await run(alice.env, ['group', 'create', 'friends', bob.username])
-  t.equal(g.code, 1)
-  t.equal(g.stderr, 'metadome: groups are not available on this server yet\n')
+  t.equal(g.code, 0, g.stderr)
+  const id = /\(([0-9a-f-]{36})\)/.exec(g.stdout)?.[1] as string
+  t.ok(id, g.stdout)
+  const sent = await until(async () => {
+    const r = await run(alice.env, ['send', id, 'hello friends'])
+    return r.code === 0 && r
+  }, 15_000, 'the group to be stored')
+  t.match(sent.stdout, `sent to group ${id}`)
+  const refused = await run(bob.env, ['group', 'add', id, carol.username])
+  t.equal(refused.code, 1, 'a member adds nobody')
+  t.match(refused.stderr, /^metadome: only the owner and admins/)
+  t.equal((await run(alice.env, ['group', 'add', id, carol.username])).stdout, 'added\n')
+  t.equal((await run(alice.env, ['group', 'remove', id, carol.username])).stdout, 'removed\n')
+  t.equal((await run(bob.env, ['group', 'leave', id])).stdout, 'left\n')
 
   const out = await run(alice.env, ['logout'])
   t.equal(out.code, 0, out.stderr)

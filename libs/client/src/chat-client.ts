@@ -950,19 +950,36 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return body.conversation
   }
 
-  async addMember (conversationId: string, userId: string): Promise<void> {
-    await this.#groupCall('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, { userId })
+  /** Adds a member (the group's owner and admins); resolves with the group after the change. */
+  async addMember (conversationId: string, userId: string): Promise<Conversation> {
+    return await this.#groupChange('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, { userId })
   }
 
-  async removeMember (conversationId: string, userId: string): Promise<void> {
-    await this.#groupCall('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`)
+  /** Removes a member (the owner and admins; anyone may remove themself); resolves with the group after the change. */
+  async removeMember (conversationId: string, userId: string): Promise<Conversation> {
+    const conversation = await this.#groupChange('DELETE', `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(userId)}`)
+    // Left: it is no longer this user's conversation to send into.
+    if (userId === this.userId) this.#conversations.delete(conversationId)
+    return conversation
   }
 
   async leaveGroup (conversationId: string): Promise<void> {
     await this.removeMember(conversationId, this.userId)
   }
 
-  async #groupCall<T> (method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  /** Renames a group (its owner and admins). */
+  async renameGroup (conversationId: string, title: string): Promise<Conversation> {
+    return await this.#groupChange('PATCH', `/v1/conversations/${encodeURIComponent(conversationId)}`, { title })
+  }
+
+  /** A change whose reply is the group after it: kept, so the next send encrypts for its members. */
+  async #groupChange (method: 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<Conversation> {
+    const reply = await this.#groupCall<{ conversation: Conversation }>(method, path, body)
+    this.#conversations.set(reply.conversation.id, reply.conversation)
+    return reply.conversation
+  }
+
+  async #groupCall<T> (method: 'POST' | 'DELETE' | 'PATCH', path: string, body?: unknown): Promise<T> {
     const base = httpBaseOf(this.#urls[this.#urlIndex % this.#urls.length] as string)
     try {
       return await this.#authed(async (token) => await httpJson<T>({ method, url: join(base, path), token, ...(body !== undefined && { body }) }))

@@ -18,8 +18,8 @@ import { newCanary, scan, spellings } from './canary.js'
 // the recipients did decrypt it. Canaries planted on purpose in each kind of
 // record must be found, so a scanner that sees nothing cannot pass.
 //
-// Groups (issue 5) have no server routes yet: until they do, the proof runs
-// on two one-to-one pairs, across both gateways.
+// It runs on a one-to-one pair and a group of three (Carol, Dave and Alice),
+// across both gateways.
 
 const stack = await startStack(t, { gateways: 2 })
 
@@ -67,8 +67,19 @@ t.test('the recipients decrypt texts that carry the canary', async (t) => {
   await exchange(t, alice, bob, `hello bob, the word is ${canary}`)
   await exchange(t, bob, alice, `${canary}`)
   await exchange(t, alice, bob, `and once more: ${canary.toUpperCase()} / ${canary}!`)
-  await exchange(t, carol, dave, `dave: ${canary}`)
-  await exchange(t, dave, carol, `carol, ${canary} back to you`)
+  // A group: each text is encrypted for every device of every other member.
+  const group = await carol.client.createGroup('proof', [dave.id, alice.id])
+  await until(async () => (await dave.client.conversations()).some((c) => c.id === group.id), 15_000, 'Dave to be in the group')
+  const toGroup = async (from: TestUser, others: TestUser[], text: string): Promise<void> => {
+    const before = others.map((u) => u.inbox.texts.length)
+    acks.push(await from.client.sendText({ conversationId: group.id }, text))
+    for (const [i, u] of others.entries()) {
+      const got = await u.inbox.waitFor((before[i] ?? 0) + 1)
+      t.equal(got.at(-1)?.text, text, `${u.username} decrypted what ${from.username} sent to the group`)
+    }
+  }
+  await toGroup(carol, [dave, alice], `dave, alice: ${canary}`)
+  await toGroup(dave, [carol, alice], `carol, ${canary} back to you`)
   for (const u of [alice, bob, carol, dave]) t.same(u.inbox.rejected, [], `${u.username} rejected nothing`)
   t.ok([alice, bob, carol, dave].every((u) => u.inbox.texts.every((e) => e.text.includes(canary) || e.text.includes(canary.toUpperCase()))))
 
