@@ -18,13 +18,13 @@ export interface BenchGatewayOptions extends ChatBenchOptions {
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
-interface Child {
+export interface Child {
   child: ChildProcess
   stop: () => Promise<void>
 }
 
 /** One app as operators run it: its own process, from source, configured by environment. */
-async function startApp (entry: string, env: Record<string, string>, readyUrl: string): Promise<Child> {
+export async function startApp (entry: string, env: Record<string, string>, readyUrl: string): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },

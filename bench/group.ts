@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
@@ -11,6 +10,7 @@ import { chatRpc, usersStream, userEventSubject } from '@metadome/contracts'
 import { adminDatabaseUrl, deleteNamespace, freePort, testNatsUrl, until } from '@metadome/testing'
 import { startJwksServer } from '../apps/chat-gateway/test/jwks-server.js'
 import { spawnListening } from './relay.js'
+import { startApp } from './gateway.js'
 import { closeAll, openSocket } from './ws-load.js'
 
 // Group fan-out: one sender, `members` members spread over two servers. The
@@ -127,34 +127,6 @@ async function benchRelayGroup (opts: Required<Pick<GroupBenchOptions, 'members'
   } finally {
     closeAll(sockets)
     for (const r of relays) await r?.stop()
-  }
-}
-
-interface Child { child: ChildProcess, stop: () => Promise<void> }
-
-/** One app in its own process, from source, as bench/gateway.ts runs them. */
-async function startApp (entry: string, env: Record<string, string>, readyUrl: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  await until(async () => {
-    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`)
-    try {
-      return (await fetch(readyUrl)).status === 200
-    } catch {
-      return false
-    }
-  }, 30_000, `${entry} to be ready`)
-  return {
-    child,
-    stop: async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((resolve) => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
-    }
   }
 }
 
