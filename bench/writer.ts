@@ -14,6 +14,7 @@ import type { BatchReport } from '../apps/message-writer/src/writer/chat-writer.
 // The app's decorations (app.chatWriter, app.chatDb), for the type checker.
 import type {} from '../apps/message-writer/src/plugins/app/writers.js'
 import type {} from '../apps/message-writer/src/plugins/external/db.js'
+import { percentile } from './ws-load.js'
 
 export interface BenchWriterOptions {
   /** NATS to use; a fresh namespace is made in it and deleted after. */
@@ -49,10 +50,6 @@ export interface BenchWriterResult {
   exactlyOnce: boolean
 }
 
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
-}
 
 /**
  * message-writer's throughput and lag, in process, against a real NATS and

@@ -31,7 +31,7 @@ export interface Latency {
   samples: number
 }
 
-function percentile (sorted: number[], p: number): number {
+export function percentile (sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
 }
