@@ -25,7 +25,9 @@ export interface Child {
 
 /** One app as operators run it: its own process, from source, configured by environment. */
 export async function startApp (entry: string, env: Record<string, string>, readyUrl: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
+  // BENCH_PROFILE=<folder>: each app writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--conditions=@metadome/source', entry], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'ignore', 'inherit']
@@ -118,8 +120,10 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
       },
       sendFrame: (to, id, body) => JSON.stringify({ type: 'send', id, to, body }),
       delivered (data) {
-        const frame = JSON.parse(data) as { type: string, message?: { body: Record<string, unknown> } }
-        return frame.type === 'message' ? frame.message?.body : undefined
+        // Acks (one per message sent) need no parsing to be told apart.
+        const text = data.toString()
+        if (!text.startsWith('{"type":"message"')) return undefined
+        return (JSON.parse(text) as { message: { body: Record<string, unknown> } }).message.body
       }
     }
     // The gateway's own Prometheus metrics (prom-client's process metrics).

@@ -150,7 +150,7 @@ export async function benchRelay (opts: ChatBenchOptions = {}): Promise<ChatBenc
   const target: ChatTarget = {
     open: async (userId) => await openSocket(`ws://${base}/?user=${userId}`),
     sendFrame: (to, id, body) => JSON.stringify({ to, id, body }),
-    delivered: (data) => (JSON.parse(data) as { body?: Record<string, unknown> }).body
+    delivered: (data) => (JSON.parse(data.toString()) as { body?: Record<string, unknown> }).body
   }
   const stat = async (): Promise<{ rss: number, cpuSeconds: number }> => (await (await fetch(`http://${base}/stats`)).json()) as { rss: number, cpuSeconds: number }
   try {

@@ -3,6 +3,7 @@
 //
 //   BENCH_ONLY=relay,gateway,group,writer,auth   run a subset
 //   BENCH_SECONDS, BENCH_IDLE_SOCKETS, BENCH_WRITER_MESSAGES   shorten or lengthen
+//   BENCH_PROFILE=<folder>   the apps started as processes write CPU profiles there
 import { spawnSync } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'

@@ -14,8 +14,8 @@ export interface ChatTarget {
   prepare?: (userIds: string[]) => Promise<void>
   /** The text frame that sends `body` from one user to another. */
   sendFrame: (to: string, id: string, body: Record<string, unknown>) => string
-  /** The body of a delivered message frame, or undefined for any other frame. */
-  delivered: (data: string) => Record<string, unknown> | undefined
+  /** The body of a delivered message frame, or undefined for any other frame (which it need not parse). */
+  delivered: (data: WebSocket.RawData) => Record<string, unknown> | undefined
 }
 
 export interface Pair {
@@ -71,7 +71,7 @@ export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts
     let n = 0
     const sendOne = (): void => { pair.sender.send(target.sendFrame(pair.receiverId, randomUUID(), body(padding, n++))) }
     const onMessage = (data: WebSocket.RawData): void => {
-      if (target.delivered(data.toString()) === undefined) return
+      if (target.delivered(data) === undefined) return
       delivered++
       if (running) sendOne()
     }
@@ -102,14 +102,16 @@ export async function measureLatency (target: ChatTarget, pairs: Pair[], opts: {
   const cleanups: Array<() => void> = []
   for (const pair of pairs) {
     const onMessage = (data: WebSocket.RawData): void => {
-      const b = target.delivered(data.toString())
+      const b = target.delivered(data)
       if (b !== undefined && typeof b.t === 'number') samples.push(performance.now() - b.t)
     }
     pair.receiver.on('message', onMessage)
     cleanups.push(() => { pair.receiver.off('message', onMessage) })
   }
-  // One tick every 10 ms, sending the messages due by then round-robin over
-  // the pairs: a steady open loop at `rate` that does not wait for deliveries.
+  // One tick every millisecond, sending the messages due by then round-robin
+  // over the pairs: a steady open loop at `rate` that does not wait for
+  // deliveries. (Coarser ticks send bursts, and measure how long a burst
+  // queues rather than how long a message takes.)
   const total = Math.floor(opts.rate * opts.seconds)
   let sent = 0
   let next = 0
@@ -125,7 +127,7 @@ export async function measureLatency (target: ChatTarget, pairs: Pair[], opts: {
         clearInterval(timer)
         resolve()
       }
-    }, 10)
+    }, 1)
   })
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   for (const cleanup of cleanups) cleanup()

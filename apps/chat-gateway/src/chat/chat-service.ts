@@ -67,6 +67,8 @@ export class ChatService {
   readonly #users = new TtlSet(10 * 60_000, 100_000)
   /** Direct conversations already announced to their members' gateways. */
   readonly #announced = new TtlSet(60 * 60_000, 100_000)
+  /** users.get requests under way, by user id. */
+  readonly #asking = new Map<string, Promise<boolean>>()
 
   constructor (deps: ChatServiceDeps) {
     this.#deps = deps
@@ -234,8 +236,15 @@ export class ChatService {
 
   async #ensureUser (userId: string): Promise<void> {
     if (this.#users.has(userId)) return
-    const { user } = await this.#deps.writer.call('users.get', { userId }).catch((err: unknown) => { throw fromWriter(err) })
-    if (user === null) throw new NotFound('no such user')
+    // Messages to the same unknown user at once share one request.
+    let asking = this.#asking.get(userId)
+    if (asking === undefined) {
+      asking = this.#deps.writer.call('users.get', { userId })
+        .then(({ user }) => user !== null, (err: unknown) => { throw fromWriter(err) })
+        .finally(() => { this.#asking.delete(userId) })
+      this.#asking.set(userId, asking)
+    }
+    if (!await asking) throw new NotFound('no such user')
     this.#users.add(userId)
   }
 }

@@ -29,7 +29,8 @@ function refOf (value: Record<string, unknown>): Ref | undefined {
  */
 export function readFrame (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): ReadResult {
   if (isBinary) return { ok: false, code: 'bad_request', message: 'frames are JSON text' }
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')
+  const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
+  const text = bytes.toString('utf8')
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -42,7 +43,8 @@ export function readFrame (data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
   if (typeof value.type !== 'string') return fail('bad_request', 'the frame has no type')
   if (!Object.hasOwn(validators, value.type)) return fail('bad_request', `unknown frame type ${JSON.stringify(value.type.slice(0, 32))}`)
   const type = value.type as ClientFrameType
-  if (type === 'send' && isRecord(value.body) && Buffer.byteLength(JSON.stringify(value.body)) > MAX_BODY_BYTES) {
+  // A frame no larger than the limit cannot hold a body over it: only then is the body measured.
+  if (type === 'send' && bytes.length > MAX_BODY_BYTES && isRecord(value.body) && Buffer.byteLength(JSON.stringify(value.body)) > MAX_BODY_BYTES) {
     return fail('too_large', `body is over ${MAX_BODY_BYTES} bytes`)
   }
   const validator = validators[type]

@@ -3,31 +3,29 @@ import { CHAT_SCHEMA, type ChatDatabase } from './database.js'
 import type { MessageRow } from './message.table.js'
 
 export interface MessageToStore {
-  id: string
   seq: number
-  conversationId: string
-  senderId: string
-  sentAt: string
-  body: object
+  /** The message as published to CHAT: a StreamMessage (id, conversationId, senderId, sentAt, body) as JSON, already validated. */
+  json: string
 }
 
 /**
  * Inserts messages, skipping any whose id is already stored (a redelivery),
  * and returns the seqs of those it inserted. One statement whatever the batch
- * size: the rows travel as one JSON parameter that PostgreSQL expands with
- * json_to_recordset, instead of six bind parameters per row.
+ * size: the payloads travel as they were published, spliced with their seq
+ * into one JSON array that PostgreSQL expands with jsonb_to_recordset, so no
+ * body is serialized again and there are no bind parameters per row.
  */
 export async function insertMessages (db: Kysely<ChatDatabase>, messages: MessageToStore[]): Promise<number[]> {
   if (messages.length === 0) return []
-  const rows = JSON.stringify(messages.map((m) => ({
-    id: m.id, seq: m.seq, conversation_id: m.conversationId, sender_id: m.senderId, sent_at: m.sentAt, body: m.body
-  })))
+  let rows = '['
+  for (const m of messages) rows += `${rows.length === 1 ? '' : ','}{"seq":${m.seq},${m.json.slice(m.json.indexOf('{') + 1)}`
+  rows += ']'
   // Raw SQL does not get the schema of db.withSchema(), so it is named here.
   const result = await sql<{ seq: number }>`
     insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (id, seq, conversation_id, sender_id, sent_at, body)
-    select r.id, r.seq, r.conversation_id, r.sender_id, r.sent_at, r.body
+    select r.id, r.seq, r."conversationId", r."senderId", r."sentAt", r.body
     from jsonb_to_recordset(${rows}::jsonb)
-      as r(id uuid, seq bigint, conversation_id text, sender_id uuid, sent_at timestamptz, body jsonb)
+      as r(id uuid, seq bigint, "conversationId" text, "senderId" uuid, "sentAt" timestamptz, body jsonb)
     order by r.seq
     on conflict (id) do nothing
     returning seq`.execute(db)

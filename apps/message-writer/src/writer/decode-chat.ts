@@ -1,6 +1,6 @@
 import { Compile } from 'typebox/compile'
 import type { Namespace } from '@metadome/nats'
-import { MAX_BODY_BYTES, StreamMessage, directConversationId, directMembers } from '@metadome/contracts'
+import { MAX_BODY_BYTES, StreamMessage, directMembers } from '@metadome/contracts'
 
 /** A CHAT entry the writer can store. */
 export interface ChatMessage {
@@ -12,6 +12,8 @@ export interface ChatMessage {
   /** Milliseconds since the epoch, for the ack-to-row lag. */
   sentAtMs: number
   body: object
+  /** The payload as published: a validated StreamMessage, stored without serializing it again. */
+  json: string
   /** The two members when the conversation is direct. */
   direct: [string, string] | undefined
 }
@@ -47,9 +49,11 @@ export function chatDecoder (ns: Namespace): (subject: string, data: Uint8Array,
     }
     const subjectConversation = subject.slice(prefix.length)
 
+    let json: string
     let value: unknown
     try {
-      value = JSON.parse(decoder.decode(data))
+      json = decoder.decode(data)
+      value = JSON.parse(json)
     } catch (err) {
       return poison('invalid_json', `payload is not UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}`)
     }
@@ -70,13 +74,14 @@ export function chatDecoder (ns: Namespace): (subject: string, data: Uint8Array,
 
     const direct = directMembers(m.conversationId)
     if (direct !== undefined) {
-      if (!UUID.test(direct[0]) || !UUID.test(direct[1]) || directConversationId(direct[0], direct[1]) !== m.conversationId) {
+      // The schema's pattern allows lower-case hex only, so the id is canonical when its two users are in order.
+      if (!UUID.test(direct[0]) || !UUID.test(direct[1]) || direct[0] > direct[1]) {
         return poison('invalid_message', `${m.conversationId} is not the canonical id of a direct conversation`)
       }
       if (m.senderId !== direct[0] && m.senderId !== direct[1]) {
         return poison('not_a_member', `sender ${m.senderId} is not a member of ${m.conversationId}`)
       }
     }
-    return { ok: true, message: { id: m.id, seq, conversationId: m.conversationId, senderId: m.senderId, sentAt: m.sentAt, sentAtMs, body: m.body, direct } }
+    return { ok: true, message: { id: m.id, seq, conversationId: m.conversationId, senderId: m.senderId, sentAt: m.sentAt, sentAtMs, body: m.body, json, direct } }
   }
 }
