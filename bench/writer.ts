@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { connect, headers } from '@nats-io/transport-node'
-import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
 import { ensureStream, namespace } from '@metadome/nats'
@@ -40,6 +40,12 @@ export interface BenchWriterOptions {
 export interface BenchWriterResult {
   /** Rows per second stored while draining a backlog of `messages` (from the writer's start to its last commit). */
   rowsPerSecond: number
+  /**
+   * The ceiling: messages per second a bare consumer drains from the same
+   * backlog with the writer's pull settings, acking each and doing nothing
+   * else (no decoding, no database).
+   */
+  consumeAckPerSecond: number
   /** 99th percentile of (commit time - sentAt) at `lagRate`, in ms. */
   ackToRowLagP99Ms: number
   ackToRowLagP50Ms: number
@@ -122,11 +128,16 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
     }
     await Promise.all(window)
 
+    const consumeAckPerSecond = await drainBare(jsm, js, chatStream(ns).name, total)
+    log(`bare consumer (ceiling): consumed and acked ${total} in ${(total / consumeAckPerSecond).toFixed(2)} s: ${Math.round(consumeAckPerSecond)} messages/s`)
+
     const config = loadConfig(WriterConfig, {
       DATABASE_URL: dbUrl.toString(),
       NATS_URL: natsUrl,
       NATS_NAMESPACE: ns.prefix,
       LOG_LEVEL: 'warn',
+      // WRITER_BATCH_SIZE and the like from the environment, to compare settings.
+      ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('WRITER_') && e[1] !== undefined)),
       ...opts.env
     })
     let stored = 0
@@ -175,6 +186,7 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
       const exactlyOnce = Number(counts?.n) === published.size && Number(counts?.ids) === published.size
       return {
         rowsPerSecond,
+        consumeAckPerSecond: Math.round(consumeAckPerSecond),
         ackToRowLagP99Ms: Math.round(percentile(lags, 0.99) * 10) / 10,
         ackToRowLagP50Ms: Math.round(percentile(lags, 0.5) * 10) / 10,
         lagRate,
@@ -192,6 +204,32 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
     await c.connect()
     await c.query(`drop database if exists "${dbName}" with (force)`)
     await c.end()
+  }
+}
+
+/**
+ * Messages per second that a durable pull consumer of its own drains from
+ * `stream` (which holds `total`), acking each one: what the writer's
+ * consume loop could reach if storing cost nothing. Pulls as the writer does
+ * by default (500 a batch, 3 batches asked for).
+ */
+async function drainBare (jsm: JetStreamManager, js: JetStreamClient, stream: string, total: number): Promise<number> {
+  const durable = 'bench_bare'
+  await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 })
+  try {
+    const consumer = await js.consumers.get(stream, durable)
+    const started = performance.now()
+    const messages = await consumer.consume({ max_messages: 1_500 })
+    let n = 0
+    for await (const m of messages) {
+      m.ack()
+      if (++n === total) break
+    }
+    const seconds = (performance.now() - started) / 1000
+    await messages.close()
+    return total / seconds
+  } finally {
+    await jsm.consumers.delete(stream, durable)
   }
 }
 

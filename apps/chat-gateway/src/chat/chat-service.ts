@@ -107,6 +107,17 @@ export class ChatService {
     }
 
     const message: StreamMessage = { id: req.id, conversationId, senderId, sentAt: new Date().toISOString(), body: req.body }
+    if (direct !== undefined && !this.#announced.has(conversationId)) {
+      // Before publishing: a member's gateway that does not follow this
+      // conversation yet gets the notice ahead of the message (one connection,
+      // in order) and holds that member's live feed from then, so the first
+      // message reaches their sockets in seq order with their other
+      // conversations. Told after the ack, a socket could get later seqs
+      // first, and a client that then disconnected would sync past it.
+      this.#announced.add(conversationId)
+      const conversation: Conversation = { id: conversationId, kind: 'direct', members: [...direct], createdAt: message.sentAt, lastSeq: 0 }
+      this.#deps.hub.announce([senderId, other as string], conversation)
+    }
     options.beforePublish?.(req.id)
     let ack
     try {
@@ -125,12 +136,6 @@ export class ChatService {
         throw new BadRequest('this message id was already used for another message')
       }
       sentAt = original.sentAt
-    }
-    if (direct !== undefined && !this.#announced.has(conversationId)) {
-      // Their gateways may not follow this conversation yet (a first message).
-      this.#announced.add(conversationId)
-      const conversation: Conversation = { id: conversationId, kind: 'direct', members: [...direct], createdAt: sentAt, lastSeq: ack.seq }
-      this.#deps.hub.announce([senderId, other as string], conversation)
     }
     return { id: req.id, conversationId, seq: ack.seq, sentAt }
   }

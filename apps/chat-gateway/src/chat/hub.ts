@@ -32,6 +32,8 @@ interface UserEntry {
   sockets: Set<Connection>
   conversations: Set<string>
   ready: Promise<void>
+  /** `ready` has resolved: a join can act at once, in the callback that brought its notice. */
+  loaded: boolean
   /** Groups joined while connected: the seq that added the user (nothing at or below it is theirs). */
   floors: Map<string, number>
   /** Groups the user was removed from while connected, by the removal's seq. */
@@ -142,8 +144,8 @@ export class Hub {
     const userId = conn.userId as string
     let entry = this.#users.get(userId)
     if (entry === undefined) {
-      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), floors: new Map(), left: new Map() }
-      created.ready = this.#load(userId, created)
+      const created: UserEntry = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), loaded: false, floors: new Map(), left: new Map() }
+      created.ready = this.#load(userId, created).then(() => { created.loaded = true })
       this.#users.set(userId, created)
       entry = created
     }
@@ -292,12 +294,16 @@ export class Hub {
   async join (userId: string, conversationId: string, conversation?: Conversation, joinedSeq?: number, change?: ConversationChange): Promise<void> {
     const entry = this.#users.get(userId)
     if (entry === undefined) return
-    try {
-      await entry.ready
-    } catch {
-      return
+    // Loaded: no await before the catch-ups are queued, so live messages that
+    // follow the notice in the same NATS read are held back already.
+    if (!entry.loaded) {
+      try {
+        await entry.ready
+      } catch {
+        return
+      }
+      if (this.#users.get(userId) !== entry) return
     }
-    if (this.#users.get(userId) !== entry) return
     if (joinedSeq !== undefined) {
       entry.left.delete(conversationId)
       entry.floors.set(conversationId, joinedSeq)

@@ -24,9 +24,18 @@ export interface ConnectionOptions {
 class Coverage {
   all = -1
   readonly conversations = new Map<string, number>()
+  /** The last seq a running catch-up wrote, by conversation (each writes a conversation in seq order). */
+  readonly progress = new Map<string, number>()
+  /** Live messages written ahead of a catch-up's later ones, so none is written twice. */
+  readonly early = new Set<number>()
 
   of (conversationId: string): number {
     return Math.max(this.all, this.conversations.get(conversationId) ?? -1)
+  }
+
+  /** Whether a held live message was written by a catch-up already, or is theirs to write. */
+  has (item: LiveItem): boolean {
+    return item.seq <= this.of(item.conversationId) || item.seq <= (this.progress.get(item.conversationId) ?? -1)
   }
 
   cover (conversationId: string | undefined, upTo: number): void {
@@ -192,8 +201,10 @@ export class Connection {
     const coverage = this.#coverage
     const ctx: CatchUpContext = {
       write: (item) => {
-        if (this.closed || item.seq <= coverage.of(item.conversationId)) return
-        this.#write(item)
+        if (this.closed || item.seq <= coverage.of(item.conversationId) || coverage.early.has(item.seq)) return
+        this.#writeHeldBelow(item.seq, coverage)
+        coverage.progress.set(item.conversationId, item.seq)
+        if (!this.closed) this.#write(item)
       },
       coveredUpTo: (conversationId) => coverage.of(conversationId),
       cover: (conversationId, upTo) => { coverage.cover(conversationId, upTo) },
@@ -219,9 +230,29 @@ export class Connection {
     if (coverage.all > this.cursor) this.cursor = coverage.all
     for (const item of held) {
       if (this.closed) return
-      if (item.seq <= coverage.of(item.conversationId)) continue
+      if (coverage.has(item)) continue
       this.#write(item)
     }
+  }
+
+  /**
+   * Before a catch-up writes `seq`, the live messages held back below it go
+   * first (those the catch-ups wrote or will write are dropped): a socket
+   * gets seqs in order, so a client's cursor never passes a message it has
+   * not been given yet. Held messages arrive in stream order.
+   */
+  #writeHeldBelow (seq: number, coverage: Coverage): void {
+    const held = this.#held
+    if (held === undefined) return
+    let n = 0
+    for (; n < held.length && (held[n] as LiveItem).seq < seq; n++) {
+      const item = held[n] as LiveItem
+      this.#heldBytes -= item.frame.length
+      if (this.closed || coverage.has(item)) continue
+      coverage.early.add(item.seq)
+      this.#write(item)
+    }
+    if (n > 0) held.splice(0, n)
   }
 
   async #drained (): Promise<void> {

@@ -73,3 +73,35 @@ t.test('after its NATS connection comes back, a gateway catches its sockets up o
   aliceA.close()
   bobC.close()
 })
+
+t.test('the first message of a new conversation reaches a connected member in seq order with the conversations they already follow', async (t) => {
+  const s = await startStack(t)
+  const bob = await s.user()
+  const carol = await s.user()
+  const bobB = await TestSocket.ready(s.b.wsUrl, s.jwks.token(bob))
+  const carolA = await TestSocket.ready(s.a.wsUrl, s.jwks.token(carol))
+  carolA.send({ type: 'send', id: randomUUID(), to: bob, body: { n: 0 } })
+  await bobB.next('message')
+
+  // Carol keeps Bob's feed busy (within her rate limit) while newcomers write to him for the first time.
+  const newcomers = await Promise.all(Array.from({ length: 5 }, async () => await s.user()))
+  const sockets = await Promise.all(newcomers.map(async (u) => await TestSocket.ready(s.a.wsUrl, s.jwks.token(u))))
+  const burst = Array.from({ length: 150 }, () => randomUUID())
+  const firsts: string[] = []
+  burst.forEach((id, n) => {
+    carolA.send({ type: 'send', id, to: bob, body: { n } })
+    const socket = sockets[n / 30]
+    if (socket === undefined) return
+    const first = randomUUID()
+    socket.send({ type: 'send', id: first, to: bob, body: { first: true } })
+    firsts.push(first)
+  })
+  await carolA.take('ack', 151, 30_000)
+  await Promise.all(sockets.map(async (socket, i) => await socket.next('ack', (a) => a.id === firsts[i])))
+  await until(() => firsts.every((id) => bobB.frames.some((f) => f.type === 'message' && f.message.id === id)), 20_000, 'Bob to get every first message')
+
+  const seqs = messageSeqs(bobB)
+  t.equal(new Set(seqs).size, seqs.length, 'no duplicate')
+  t.same(seqs, [...seqs].sort((x, y) => x - y), 'in seq order, so a cursor never passes a message not yet delivered')
+  for (const socket of [bobB, carolA, ...sockets]) socket.close()
+})
