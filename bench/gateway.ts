@@ -10,6 +10,7 @@ import { adminDatabaseUrl, deleteNamespace, freePort, testNatsUrl, until } from 
 import { startJwksServer } from '../apps/chat-gateway/test/jwks-server.js'
 import { runChatWorkload, type ChatBenchOptions, type ChatBenchResult } from './relay.js'
 import { openSocket, type ChatTarget } from './ws-load.js'
+import { processCpuSeconds } from './process-cpu.js'
 
 export interface BenchGatewayOptions extends ChatBenchOptions {
   /** A PostgreSQL URL allowed to create databases (message-writer's); a fresh one is made and dropped after. */
@@ -126,16 +127,20 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
         return (JSON.parse(text) as { message: { body: Record<string, unknown> } }).message.body
       }
     }
-    // The gateway's own Prometheus metrics (prom-client's process metrics).
-    const metric = async (name: string): Promise<number> => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    // The apps' own Prometheus metrics (prom-client's process metrics).
+    const metric = async (name: string, appPort = port): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${appPort}/metrics`)).text()
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(text)
       if (m === null) throw new Error(`no ${name} in /metrics`)
       return Number(m[1])
     }
     return await runChatWorkload(target, {
       rss: async () => await metric('process_resident_memory_bytes'),
-      cpuSeconds: async () => await metric('process_cpu_seconds_total')
+      cpuSeconds: async () => await metric('process_cpu_seconds_total'),
+      otherCpuSeconds: async () => {
+        const postgres = await processCpuSeconds('postgres')
+        return { 'message-writer': await metric('process_cpu_seconds_total', writerPort), ...(postgres === undefined ? {} : { postgres }) }
+      }
     }, opts)
   } finally {
     for (const cleanup of cleanups.reverse()) {

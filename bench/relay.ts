@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline'
 import { WebSocketServer } from 'ws'
 import { connect } from '@nats-io/transport-node'
 import { testNatsUrl } from '@metadome/testing'
+import { ownCpuSeconds, processCpuSeconds } from './process-cpu.js'
 import { closeAll, measureIdleMemory, measureLatency, measureThroughput, openPairs, openSocket, type ChatTarget } from './ws-load.js'
 
 // The ceiling chat-gateway is compared with: a bare relay, a WebSocket server
@@ -33,6 +34,8 @@ export interface ChatBenchResult {
   deliveredPerSecond: number
   /** Server CPU time (user + system) per delivered message at saturation, in µs. */
   cpuMicrosPerMessage: number
+  /** The same for the other processes on the path (nats-server, the load generator, ...), by name. */
+  otherCpuMicrosPerMessage: Record<string, number>
   /** End-to-end latency at half of that rate. */
   latencyP50Ms: number
   latencyP99Ms: number
@@ -105,6 +108,14 @@ export interface ServerStats {
   rss: () => Promise<number>
   /** CPU time used so far (user + system), seconds. */
   cpuSeconds: () => Promise<number>
+  /** The same for other processes on the message path, by name; the load generator and nats-server are added. */
+  otherCpuSeconds?: () => Promise<Record<string, number>>
+}
+
+/** CPU seconds of the processes every workload shares: nats-server (when it runs here) and this load generator. */
+async function sharedCpuSeconds (): Promise<Record<string, number>> {
+  const nats = await processCpuSeconds('nats-server')
+  return { ...(nats === undefined ? {} : { 'nats-server': nats }), 'load generator': ownCpuSeconds() }
 }
 
 export async function runChatWorkload (target: ChatTarget, stats: ServerStats, opts: ChatBenchOptions): Promise<ChatBenchResult> {
@@ -115,7 +126,13 @@ export async function runChatWorkload (target: ChatTarget, stats: ServerStats, o
   const pairs = await openPairs(target, opts.pairs ?? 50)
   try {
     await target.prepare?.(pairs.flatMap((p) => [p.senderId, p.receiverId]))
-    const throughput = await measureThroughput(target, pairs, { seconds, window: opts.window ?? 20, bodyBytes, cpuSeconds: stats.cpuSeconds })
+    const throughput = await measureThroughput(target, pairs, {
+      seconds,
+      window: opts.window ?? 20,
+      bodyBytes,
+      cpuSeconds: stats.cpuSeconds,
+      otherCpuSeconds: async () => ({ ...await stats.otherCpuSeconds?.(), ...await sharedCpuSeconds() })
+    })
     const deliveredPerSecond = throughput.perSecond
     log(`  delivered ${Math.round(deliveredPerSecond)} messages/s at saturation, ${Math.round(throughput.cpuMicrosPerMessage)} µs of server CPU each`)
     const latencyRate = Math.max(1, Math.floor(deliveredPerSecond / 2))
@@ -127,6 +144,7 @@ export async function runChatWorkload (target: ChatTarget, stats: ServerStats, o
     return {
       deliveredPerSecond,
       cpuMicrosPerMessage: throughput.cpuMicrosPerMessage,
+      otherCpuMicrosPerMessage: throughput.otherCpuMicrosPerMessage,
       latencyP50Ms: latency.p50Ms,
       latencyP99Ms: latency.p99Ms,
       latencyRate,

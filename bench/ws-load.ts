@@ -62,7 +62,11 @@ export function closeAll (sockets: Iterable<WebSocket>): void {
  * messages between sending and its partner receiving them (a closed loop, so
  * neither server nor client queues grow without bound) for `seconds`.
  */
-export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts: { seconds: number, window: number, bodyBytes: number, cpuSeconds: () => Promise<number> }): Promise<{ perSecond: number, cpuMicrosPerMessage: number }> {
+export async function measureThroughput (
+  target: ChatTarget,
+  pairs: Pair[],
+  opts: { seconds: number, window: number, bodyBytes: number, cpuSeconds: () => Promise<number>, otherCpuSeconds?: () => Promise<Record<string, number>> }
+): Promise<{ perSecond: number, cpuMicrosPerMessage: number, otherCpuMicrosPerMessage: Record<string, number> }> {
   const padding = randomBytes(Math.max(1, Math.floor(opts.bodyBytes * 3 / 4))).toString('base64')
   let delivered = 0
   let running = true
@@ -83,16 +87,19 @@ export async function measureThroughput (target: ChatTarget, pairs: Pair[], opts
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   const start = delivered
   const cpu0 = await opts.cpuSeconds()
+  const others0 = await opts.otherCpuSeconds?.() ?? {}
   const t0 = performance.now()
   await new Promise((resolve) => setTimeout(resolve, opts.seconds * 1000))
   const count = delivered - start
   const rate = count / ((performance.now() - t0) / 1000)
   const cpuMicrosPerMessage = (await opts.cpuSeconds() - cpu0) * 1e6 / count
+  const others1 = await opts.otherCpuSeconds?.() ?? {}
+  const otherCpuMicrosPerMessage = Object.fromEntries(Object.entries(others1).map(([name, seconds]) => [name, (seconds - (others0[name] ?? seconds)) * 1e6 / count]))
   running = false
   // Let what is in flight land before the next phase.
   await new Promise((resolve) => setTimeout(resolve, 1_000))
   for (const cleanup of cleanups) cleanup()
-  return { perSecond: rate, cpuMicrosPerMessage }
+  return { perSecond: rate, cpuMicrosPerMessage, otherCpuMicrosPerMessage }
 }
 
 /** End-to-end latency (send to delivery) at a fixed total rate, spread over the pairs. */
