@@ -1,17 +1,24 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { connect } from '@nats-io/transport-node'
-import { jetstreamManager } from '@nats-io/jetstream'
-import { ensureStream, namespace } from '@metadome/nats'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { ensureStream, namespace, type Namespace } from '@metadome/nats'
 import { chatStream, chatSubjects } from '@metadome/contracts'
-import { createTestNamespace, testNatsUrl } from '@metadome/testing'
+import { createTestNamespace, testNatsUrl, type Teardown } from '@metadome/testing'
 import { StreamPublisher, PublishError } from '../../src/chat/stream-publisher.js'
 
-t.test('a publish resolves with the stored seq; the same id again gives the same seq, marked duplicate', async (t) => {
+/** A fresh namespace, a NATS connection closed at teardown and, unless `stream` is false, its CHAT stream. */
+async function setUp (t: Teardown, stream = true): Promise<{ ns: Namespace, nc: NatsConnection, jsm: JetStreamManager }> {
   const ns = namespace(createTestNamespace(t))
   const nc = await connect({ servers: testNatsUrl() })
   t.teardown(async () => { await nc.close() })
-  await ensureStream(await jetstreamManager(nc), chatStream(ns))
+  const jsm = await jetstreamManager(nc)
+  if (stream) await ensureStream(jsm, chatStream(ns))
+  return { ns, nc, jsm }
+}
+
+t.test('a publish resolves with the stored seq; the same id again gives the same seq, marked duplicate', async (t) => {
+  const { ns, nc } = await setUp(t)
   const publisher = new StreamPublisher(nc, chatStream(ns).name)
   t.teardown(() => { publisher.close() })
   const subject = chatSubjects(ns).message('dm_x')
@@ -25,9 +32,7 @@ t.test('a publish resolves with the stored seq; the same id again gives the same
 })
 
 t.test('without a stream on the subject, or with one that never answers, the publish fails', async (t) => {
-  const ns = namespace(createTestNamespace(t))
-  const nc = await connect({ servers: testNatsUrl() })
-  t.teardown(async () => { await nc.close() })
+  const { ns, nc } = await setUp(t, false)
   const publisher = new StreamPublisher(nc, chatStream(ns).name, 200)
   t.teardown(() => { publisher.close() })
   await t.rejects(publisher.publish(chatSubjects(ns).message('dm_x'), '{}', randomUUID()), PublishError, 'no responders')
@@ -38,21 +43,14 @@ t.test('without a stream on the subject, or with one that never answers, the pub
 })
 
 t.test('a publish to a subject of another stream is refused', async (t) => {
-  const ns = namespace(createTestNamespace(t))
-  const nc = await connect({ servers: testNatsUrl() })
-  t.teardown(async () => { await nc.close() })
-  await ensureStream(await jetstreamManager(nc), chatStream(ns))
+  const { ns, nc } = await setUp(t)
   const publisher = new StreamPublisher(nc, 'SOME_OTHER_STREAM')
   t.teardown(() => { publisher.close() })
   await t.rejects(publisher.publish(chatSubjects(ns).message('dm_x'), '{}', randomUUID()), { message: /refused/ })
 })
 
 t.test('publishes made in one turn leave together and are stored in the order they were made', async (t) => {
-  const ns = namespace(createTestNamespace(t))
-  const nc = await connect({ servers: testNatsUrl() })
-  t.teardown(async () => { await nc.close() })
-  const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, chatStream(ns))
+  const { ns, nc, jsm } = await setUp(t)
   const publisher = new StreamPublisher(nc, chatStream(ns).name)
   t.teardown(() => { publisher.close() })
   const subject = chatSubjects(ns).message('dm_x')
@@ -63,11 +61,7 @@ t.test('publishes made in one turn leave together and are stored in the order th
 })
 
 t.test('closing before the turn ends fails the publishes not yet handed to NATS, and stores none of them', async (t) => {
-  const ns = namespace(createTestNamespace(t))
-  const nc = await connect({ servers: testNatsUrl() })
-  t.teardown(async () => { await nc.close() })
-  const jsm = await jetstreamManager(nc)
-  await ensureStream(jsm, chatStream(ns))
+  const { ns, nc, jsm } = await setUp(t)
   const publisher = new StreamPublisher(nc, chatStream(ns).name)
   const publishes = [1, 2, 3].map(async (n) => await publisher.publish(chatSubjects(ns).message('dm_x'), JSON.stringify({ n }), randomUUID()))
   publisher.close()
