@@ -11,7 +11,6 @@ export interface ChatMessage {
   sentAt: string
   /** Milliseconds since the epoch, for the ack-to-row lag. */
   sentAtMs: number
-  body: object
   /** The payload as published: a validated StreamMessage, stored without serializing it again. */
   json: string
   /** The two members when the conversation is direct. */
@@ -82,6 +81,6 @@ export function chatDecoder (ns: Namespace): (subject: string, data: Uint8Array,
         return poison('not_a_member', `sender ${m.senderId} is not a member of ${m.conversationId}`)
       }
     }
-    return { ok: true, message: { id: m.id, seq, conversationId: m.conversationId, senderId: m.senderId, sentAt: m.sentAt, sentAtMs, body: m.body, json, direct } }
+    return { ok: true, message: { id: m.id, seq, conversationId: m.conversationId, senderId: m.senderId, sentAt: m.sentAt, sentAtMs, json, direct } }
   }
 }
