@@ -13,6 +13,7 @@ export const GatewayConfig = Type.Object({
   WS_AUTH_TIMEOUT_MS: positive(5_000, 'milliseconds a socket has to send its auth frame (then close 4408)'),
   WS_MAX_PAYLOAD_BYTES: positive(128 * 1024, 'the largest WebSocket frame accepted, in bytes (beyond: close 1009)'),
   WS_MAX_BUFFERED_BYTES: positive(1024 * 1024, 'bytes queued to one socket before it is closed as too slow (4008)'),
+  WS_TOKEN_GRACE_MS: positive(30_000, 'milliseconds a socket may stay open past its token\'s expiry without renewing it (then close 4401)'),
   WS_PING_INTERVAL_MS: positive(25_000, 'milliseconds between WebSocket pings; a peer silent for two is terminated'),
   WS_RATE_PER_SECOND: positive(100, 'frames per second a socket may send, sustained (beyond: rate_limited, close 4029)'),
   WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),

@@ -6,6 +6,8 @@ export interface TokenOptions {
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number
   issuedAt?: number
+  /** The session (`sid`); a fresh one by default, `null` for a token without. */
+  sessionId?: string | null
   iss?: string
   aud?: string
   kid?: string
@@ -57,6 +59,7 @@ export async function startJwksServer (t: Teardown): Promise<JwksServer> {
       const header = { alg: options.alg ?? 'EdDSA', typ: 'JWT', kid: options.kid ?? kid }
       const claims = {
         sub: userId,
+        ...(options.sessionId === null ? {} : { sid: options.sessionId ?? randomUUID() }),
         iss: options.iss ?? 'metadome-auth',
         aud: options.aud ?? 'metadome',
         iat: options.issuedAt ?? now,

@@ -69,7 +69,8 @@ export const Conversation = Type.Object({
   unread: Type.Optional(Type.Integer({ minimum: 0, description: 'in the list: messages from others after the caller\'s read cursor' })),
   reads: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0 }), {
     description: 'read receipts: each current member\'s read cursor (the highest seq they marked read) by user id'
-  }))
+  })),
+  joinedSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'groups, in the caller\'s list: the seq of the change that added the caller; they see messages after it only' }))
 }, { $id: 'Conversation', additionalProperties: false })
 export type Conversation = Static<typeof Conversation>
 

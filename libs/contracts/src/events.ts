@@ -20,6 +20,10 @@ export const UserEvent = Type.Object({
     id: Type.String({ format: 'uuid' }),
     username: Type.String(),
     displayName: Type.String()
-  }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  sessionIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), {
+    maxItems: 10_000,
+    description: 'sessions_revoked: the sessions that ended (their tokens and sockets end with them); absent: every session of the user that began before occurredAt'
+  }))
 }, { $id: 'UserEvent', additionalProperties: false })
 export type UserEvent = Static<typeof UserEvent>

@@ -157,6 +157,14 @@ export const ReadyFrame = Type.Object({
 }, { additionalProperties: false })
 export type ReadyFrame = Static<typeof ReadyFrame>
 
+/** The reply to an `auth` frame on a socket that is ready already: the socket now lives on the new token. */
+export const AuthedFrame = Type.Object({
+  type: Type.Literal('authed'),
+  expiresAt: Type.String({ format: 'date-time', description: 'when the new token expires; renew before it (the socket is closed with 4401 30 seconds after)' }),
+  ref: Type.Optional(Ref)
+}, { additionalProperties: false })
+export type AuthedFrame = Static<typeof AuthedFrame>
+
 /** Sent only once the CHAT stream stored the message; the same for a repeated id. */
 export const Ack = Type.Object({
   id: Uuid,
@@ -255,10 +263,10 @@ export const ErrorFrame = Type.Object({
 export type ErrorFrame = Static<typeof ErrorFrame>
 
 export const ServerFrame = Type.Union([
-  ReadyFrame, AckFrame, MessageFrame, SyncedFrame, HistoryReplyFrame, ConversationsReplyFrame,
+  ReadyFrame, AuthedFrame, AckFrame, MessageFrame, SyncedFrame, HistoryReplyFrame, ConversationsReplyFrame,
   ReceiptEventFrame, TypingEventFrame, ConversationFrame, PongFrame, ErrorFrame
 ])
-export type ServerFrame = ReadyFrame | AckFrame | MessageFrame | SyncedFrame | HistoryReplyFrame | ConversationsReplyFrame |
+export type ServerFrame = ReadyFrame | AuthedFrame | AckFrame | MessageFrame | SyncedFrame | HistoryReplyFrame | ConversationsReplyFrame |
 ReceiptEventFrame | TypingEventFrame | ConversationFrame | PongFrame | ErrorFrame
 
 /** WebSocket close codes of the contract, plus 4029 for a client over its frame rate. */

@@ -3,6 +3,8 @@ import { createPublicKey, verify, type KeyObject, type JsonWebKey } from 'node:c
 /** What the gateway needs from a valid access token. */
 export interface VerifiedToken {
   userId: string
+  /** The session the token belongs to (`sid`): its end closes the sockets opened with it. */
+  sessionId: string
   /** Seconds since the epoch. */
   expiresAt: number
   /** Seconds since the epoch; 0 when the token has no `iat`. */
@@ -90,8 +92,11 @@ export class TokenVerifier {
     const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
     if (!audience.includes(this.#options.audience)) throw new InvalidTokenError('token audience is wrong')
     if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) throw new InvalidTokenError('token subject is not a user id')
+    // A token without a session could never be revoked by a logout.
+    if (typeof claims.sid !== 'string' || !UUID.test(claims.sid)) throw new InvalidTokenError('token has no session')
     return {
       userId: claims.sub.toLowerCase(),
+      sessionId: claims.sid.toLowerCase(),
       expiresAt: claims.exp,
       issuedAt: typeof claims.iat === 'number' ? claims.iat : 0
     }

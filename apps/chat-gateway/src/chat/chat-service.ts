@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { JetStreamManager } from '@nats-io/jetstream'
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import {
-  chatSubjects, directConversationId, directMembers, ChatRpcError, MAX_BODY_BYTES, HISTORY_DEFAULT_LIMIT,
-  type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type ConversationEvent, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
+  chatSubjects, directConversationId, directMembers, ChatRpcError, ConversationEvent, MAX_BODY_BYTES, HISTORY_DEFAULT_LIMIT,
+  type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
 } from '@metadome/contracts'
+import { Compile } from 'typebox/compile'
 import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable } from '@metadome/service'
 import type { Hub } from './hub.js'
 import { TtlSet } from './ttl-set.js'
@@ -13,6 +14,7 @@ import type { StreamPublisher } from './stream-publisher.js'
 
 export interface ChatServiceDeps {
   publisher: StreamPublisher
+  js: JetStreamClient
   jsm: JetStreamManager
   ns: Namespace
   writer: ChatRpcClient
@@ -49,8 +51,43 @@ function fromWriter (err: unknown): Error {
   }
 }
 
-/** How long a group check waits for the writer to catch up with the group's changes before checking anyway. */
+/** How long a group change waits for the writer to catch up with the group's last change. */
 const GROUP_STORED_WAIT_MS = 3_000
+/** Changes of one group racing this one: it is checked again this many times at most. */
+const GROUP_CHANGE_ATTEMPTS = 5
+
+const isConversationEvent = Compile(ConversationEvent)
+
+/** The event a group operation publishes (not yet checked). */
+function groupEvent (actorId: string, op: GroupFrame): ConversationEvent {
+  const base = { id: randomUUID(), actorId, at: new Date().toISOString() }
+  switch (op.op) {
+    case 'create': {
+      const others = [...new Set(op.members)].filter((u) => u !== actorId)
+      return { ...base, conversationId: randomUUID(), type: 'created', title: op.title, members: [{ userId: actorId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))] }
+    }
+    case 'add': return { ...base, conversationId: op.conversationId, type: 'member_added', userId: op.userId }
+    case 'remove': return op.userId === actorId
+      ? { ...base, conversationId: op.conversationId, type: 'member_left' }
+      : { ...base, conversationId: op.conversationId, type: 'member_removed', userId: op.userId }
+    case 'leave': return { ...base, conversationId: op.conversationId, type: 'member_left' }
+    case 'rename': return { ...base, conversationId: op.conversationId, type: 'renamed', title: op.title }
+    case 'role': return { ...base, conversationId: op.conversationId, type: 'role_changed', userId: op.userId, role: op.role }
+  }
+}
+
+/**
+ * The members of a direct conversation id, or undefined for a group. Only
+ * the canonical id (directConversationId: sorted) names one: another order
+ * would be stored nowhere (the writer refuses it) after being acked.
+ */
+function directPair (conversationId: string): [string, string] | undefined {
+  const pair = directMembers(conversationId)
+  if (pair !== undefined && directConversationId(pair[0], pair[1]) !== conversationId) {
+    throw new BadRequest('not the canonical id of a direct conversation (its two user ids sorted)')
+  }
+  return pair
+}
 
 export function bodyTooLarge (body: unknown): boolean {
   return Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES
@@ -88,7 +125,7 @@ export class ChatService {
     // Frames were checked when read; REST bodies are checked here.
     if (options.bodyChecked !== true && bodyTooLarge(req.body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
     const conversationId = req.to !== undefined ? directConversationId(senderId, req.to) : (req.conversationId ?? '')
-    const direct = directMembers(conversationId)
+    const direct = directPair(conversationId)
     let other: string | undefined
     if (direct !== undefined) {
       if (!direct.includes(senderId)) throw new Forbidden('not a member of this conversation')
@@ -96,14 +133,7 @@ export class ChatService {
       other = direct[0] === senderId ? direct[1] : direct[0]
       await this.#ensureUser(other)
     } else {
-      // A group: the writer knows its members; this gateway may know of a removal it has not stored yet.
-      if (this.#deps.hub.hasLeft(senderId, conversationId)) throw new Forbidden('not a member of this conversation')
-      // The live feed keeps what this gateway knows of its connected members
-      // current; otherwise ask the writer once it has stored the group's changes.
-      if (!this.#deps.hub.knowsMember(senderId, conversationId)) {
-        await this.#groupStored(conversationId)
-        await this.#deps.writer.call('conversations.get', { conversationId, userId: senderId }).catch((err: unknown) => { throw fromWriter(err) })
-      }
+      await this.#checkGroupMember(senderId, conversationId)
     }
 
     const message: StreamMessage = { id: req.id, conversationId, senderId, sentAt: new Date().toISOString(), body: req.body }
@@ -141,44 +171,43 @@ export class ChatService {
   }
 
   /**
-   * A group change: checked by the writer (groups.authorize), then published
-   * to CHAT on `<ns>.chat.conv.<id>` with a new event id as Nats-Msg-Id (the
-   * publisher's retries are stored once), so it is ordered with the
-   * messages. Users who join are told on `<ns>.user.<id>`; members see the
-   * event on the live feed of the conversation.
+   * A group change, compare-and-set on the group's last event: the writer
+   * checks it (groups.authorize) against the group as of its last event in
+   * CHAT, then it is published to `<ns>.chat.conv.<id>` expecting that event
+   * to be the subject's last still (Nats-Expected-Last-Subject-Sequence). Two
+   * changes checked against the same state cannot both be stored: the later
+   * publish is refused, and that change is checked again against the new
+   * state (an admin removed meanwhile can no longer add anyone). So every
+   * stored event is one the writer applies, and what gateways announce from
+   * the live feed is what the writer stores. A new event id is the
+   * Nats-Msg-Id: a retried publish is stored once. Users who join are told
+   * on `<ns>.user.<id>`; members see the event on the conversation's live feed.
    */
   async group (actorId: string, op: GroupFrame): Promise<{ conversation: Conversation, seq: number, change: ConversationChange }> {
-    const base = { id: randomUUID(), actorId, at: new Date().toISOString() }
-    let event: ConversationEvent
-    switch (op.op) {
-      case 'create': {
-        const others = [...new Set(op.members)].filter((u) => u !== actorId)
-        event = { ...base, conversationId: randomUUID(), type: 'created', title: op.title, members: [{ userId: actorId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))] }
-        break
+    const event = groupEvent(actorId, op)
+    const subject = this.#subjects.conversationEvent(event.conversationId)
+    for (let attempt = 1; ; attempt++) {
+      const last = event.type === 'created' ? 0 : (await this.#lastGroupEvent(event.conversationId))?.seq ?? 0
+      if (last > 0) await this.#storedThrough(last)
+      const { conversation } = await this.#deps.writer.call('groups.authorize', { event }).catch((err: unknown) => { throw fromWriter(err) })
+      const stored: ConversationEvent = { ...event, conversation }
+      let seq: number
+      try {
+        const ack = await this.#deps.js.publish(subject, JSON.stringify(stored), { msgID: event.id, expect: { streamName: this.#deps.stream, lastSubjectSequence: last } })
+        seq = ack.seq
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) {
+          if (attempt < GROUP_CHANGE_ATTEMPTS) continue
+          throw new Unavailable('the group is changing too often, try again')
+        }
+        this.#deps.log.warn({ err, conversationId: event.conversationId }, 'publishing a group event failed')
+        throw new Unavailable('the change could not be stored, try again')
       }
-      case 'add': event = { ...base, conversationId: op.conversationId, type: 'member_added', userId: op.userId }; break
-      case 'remove': event = op.userId === actorId
-        ? { ...base, conversationId: op.conversationId, type: 'member_left' }
-        : { ...base, conversationId: op.conversationId, type: 'member_removed', userId: op.userId }
-        break
-      case 'leave': event = { ...base, conversationId: op.conversationId, type: 'member_left' }; break
-      case 'rename': event = { ...base, conversationId: op.conversationId, type: 'renamed', title: op.title }; break
-      case 'role': event = { ...base, conversationId: op.conversationId, type: 'role_changed', userId: op.userId, role: op.role }; break
+      const change: ConversationChange = { type: event.type, seq, actorId, ...('userId' in event ? { userId: event.userId } : {}) }
+      if (event.type === 'created') this.#deps.hub.announce(event.members.map((m) => m.userId), conversation, { joinedSeq: seq, change })
+      if (event.type === 'member_added') this.#deps.hub.announce([event.userId], conversation, { joinedSeq: seq, change })
+      return { conversation, seq, change }
     }
-    if (event.type !== 'created') await this.#groupStored(event.conversationId)
-    const { conversation } = await this.#deps.writer.call('groups.authorize', { event }).catch((err: unknown) => { throw fromWriter(err) })
-    const stored: ConversationEvent = { ...event, conversation }
-    let ack
-    try {
-      ack = await this.#deps.publisher.publish(this.#subjects.conversationEvent(event.conversationId), JSON.stringify(stored), event.id)
-    } catch (err) {
-      this.#deps.log.warn({ err, conversationId: event.conversationId }, 'publishing a group event failed')
-      throw new Unavailable('the change could not be stored, try again')
-    }
-    const change: ConversationChange = { type: event.type, seq: ack.seq, actorId, ...('userId' in event ? { userId: event.userId } : {}) }
-    if (event.type === 'created') this.#deps.hub.announce(event.members.map((m) => m.userId), conversation, { joinedSeq: ack.seq, change })
-    if (event.type === 'member_added') this.#deps.hub.announce([event.userId], conversation, { joinedSeq: ack.seq, change })
-    return { conversation, seq: ack.seq, change }
   }
 
   async history (userId: string, conversationId: string, before: number | undefined, limit: number | undefined): Promise<{ items: Message[], hasMore: boolean }> {
@@ -207,34 +236,67 @@ export class ChatService {
   }
 
   #checkDirect (userId: string, conversationId: string): void {
-    const direct = directMembers(conversationId)
+    const direct = directPair(conversationId)
     if (direct !== undefined && !direct.includes(userId)) throw new Forbidden('not a member of this conversation')
   }
 
   async #checkMember (userId: string, conversationId: string): Promise<void> {
     this.#checkDirect(userId, conversationId)
-    if (this.#deps.hub.hasLeft(userId, conversationId)) throw new Forbidden('not a member of this conversation')
-    if (directMembers(conversationId) !== undefined || this.#deps.hub.knowsMember(userId, conversationId)) return
-    await this.#deps.writer.call('conversations.get', { conversationId, userId }).catch((err: unknown) => { throw fromWriter(err) })
+    if (directMembers(conversationId) === undefined) await this.#checkGroupMember(userId, conversationId)
   }
 
   /**
-   * Waits (briefly) until the writer has stored the group's latest change, so
-   * a check right after a change (an admin just promoted, a member just
-   * added) is made against it rather than refused from a stale state.
+   * Whether `userId` is a member of the group now. The live feed keeps what
+   * this gateway knows of its connected members current (a removal it saw
+   * counts even before the writer stores it). Otherwise the group's last
+   * event in CHAT says who its members are (every change carries the group
+   * after it, and changes are compare-and-set, so the last one is the
+   * truth); past the stream's retention, the writer.
    */
-  async #groupStored (conversationId: string): Promise<void> {
-    let seq: number
-    try {
-      const last = await this.#deps.jsm.streams.getMessage(this.#deps.stream, { last_by_subj: this.#subjects.conversationEvent(conversationId) })
-      seq = last?.seq ?? 0
-    } catch {
-      // No such subject in the stream (no group): the writer says not_found.
+  async #checkGroupMember (userId: string, conversationId: string): Promise<void> {
+    const hub = this.#deps.hub
+    if (hub.hasLeft(userId, conversationId)) throw new Forbidden('not a member of this conversation')
+    if (hub.knowsMember(userId, conversationId)) return
+    const last = await this.#lastGroupEvent(conversationId)
+    if (last?.conversation !== undefined) {
+      if (!last.conversation.members.includes(userId)) throw new Forbidden('not a member of this conversation')
       return
     }
-    for (let waited = 0; seq > 0 && waited < GROUP_STORED_WAIT_MS; waited += 20) {
+    await this.#deps.writer.call('conversations.get', { conversationId, userId }).catch((err: unknown) => { throw fromWriter(err) })
+  }
+
+  /** The group's last change stored in CHAT, with its seq; undefined when the stream has none (no group, or aged out). */
+  async #lastGroupEvent (conversationId: string): Promise<(ConversationEvent & { seq: number }) | undefined> {
+    let stored
+    try {
+      stored = await this.#deps.jsm.streams.getMessage(this.#deps.stream, { last_by_subj: this.#subjects.conversationEvent(conversationId) })
+    } catch (err) {
+      this.#deps.log.warn({ err, conversationId }, 'cannot read a group\'s last change')
+      throw new Unavailable('cannot check the group now, try again')
+    }
+    if (stored === null) return undefined
+    let event: unknown
+    try {
+      event = stored.json()
+    } catch {
+      event = undefined
+    }
+    // Only gateways publish there (NATS permissions); a malformed one is a fault, not a member list.
+    if (!isConversationEvent.Check(event)) throw new Unavailable('the group\'s last change is unreadable')
+    return { ...event, seq: stored.seq }
+  }
+
+  /**
+   * Waits (briefly) until the writer has stored CHAT up to `seq` (a group's
+   * last change), so that it checks a change against the group as it is.
+   * Checking against an older state could authorize what the newer one
+   * forbids: past the wait, the change is refused as unavailable instead.
+   */
+  async #storedThrough (seq: number): Promise<void> {
+    for (let waited = 0; ; waited += 20) {
       const { storedThrough } = await this.#deps.writer.call('writer.position', {}).catch((err: unknown) => { throw fromWriter(err) })
       if (storedThrough >= seq) return
+      if (waited >= GROUP_STORED_WAIT_MS) throw new Unavailable('message-writer is behind, try again')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
   }

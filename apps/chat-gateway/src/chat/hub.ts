@@ -2,7 +2,8 @@ import type { NatsConnection, Subscription, Msg } from '@nats-io/transport-node'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
-import { chatSubjects, directMembers, ChatRpcError, SINCE_MAX_LIMIT, type ChatRpcClient, type Conversation, type ConversationChange, type ConversationEvent, type ConversationFrame, type Ref, type ReceiptEventFrame, type TypingEventFrame } from '@metadome/contracts'
+import { Compile } from 'typebox/compile'
+import { chatSubjects, directMembers, ChatRpcError, ConversationEvent, SINCE_MAX_LIMIT, type ChatRpcClient, type Conversation, type ConversationChange, type ConversationFrame, type Ref, type ReceiptEventFrame, type TypingEventFrame } from '@metadome/contracts'
 import type { Connection, CatchUpContext } from '../ws/connection.js'
 import { itemFromMessage, messageFrame, type LiveItem } from './live-item.js'
 import { readStream, type StreamEntry } from './stream-reader.js'
@@ -46,6 +47,8 @@ interface ConversationEntry {
   messages: Subscription
   signals: Subscription
 }
+
+const isConversationEvent = Compile(ConversationEvent)
 
 /** Writer pages that a catch-up asks for at once. */
 const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
@@ -231,7 +234,11 @@ export class Hub {
     const discovered = new Set<string>()
     const write = (item: LiveItem): void => {
       if (known.has(item.conversationId) && item.seq > lo && item.seq <= hi) return
-      if (!entry.conversations.has(item.conversationId)) discovered.add(item.conversationId)
+      // Only a direct conversation joins by being found: its members are in
+      // its id. A group found here is one the user was a member of when the
+      // message was sent (the writer answers within membership windows); its
+      // history is theirs, its future is not unless a join notice says so.
+      if (!entry.conversations.has(item.conversationId) && isDirectMember(item.conversationId, userId)) discovered.add(item.conversationId)
       ctx.write(item)
     }
 
@@ -370,7 +377,11 @@ export class Hub {
     try {
       const { storedThrough } = await this.#deps.writer.call('writer.position', {})
       const { items } = await this.#deps.writer.call('conversations.list', { userId })
-      for (const c of items) entry.conversations.add(c.id)
+      for (const c of items) {
+        entry.conversations.add(c.id)
+        // Nothing of a group from before the user joined, even from the stream while the writer is down.
+        if (c.joinedSeq !== undefined) entry.floors.set(c.id, c.joinedSeq)
+      }
       from = storedThrough + 1
     } catch (err) {
       if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
@@ -383,16 +394,23 @@ export class Hub {
     }
     // Group changes the writer has not stored yet: their snapshots say who is a member now.
     for await (const e of readStream(this.#deps.js, this.#deps.jsm, this.#deps.stream, { filter: this.#subjects.conversationEvent('>'), from, to: last })) {
-      let event: ConversationEvent
+      let event: unknown
       try {
-        event = JSON.parse(e.data) as ConversationEvent
+        event = JSON.parse(e.data)
       } catch {
         continue
       }
+      if (!isConversationEvent.Check(event)) continue
       const members = event.conversation?.members
       if (members === undefined) continue
-      if (members.includes(userId)) entry.conversations.add(event.conversationId)
-      else entry.conversations.delete(event.conversationId)
+      if (!members.includes(userId)) {
+        entry.conversations.delete(event.conversationId)
+        entry.floors.delete(event.conversationId)
+      } else if (!entry.conversations.has(event.conversationId) || joins(event, userId)) {
+        // Joined by this event: the user gets messages after it only.
+        entry.conversations.add(event.conversationId)
+        entry.floors.set(event.conversationId, e.seq)
+      }
     }
     await Promise.all([...entry.conversations].map(async (c) => { await this.#subscribe(userId, c) }))
     await this.#deps.nc.flush()
@@ -531,6 +549,11 @@ export class Hub {
     const frame = messageFrame(e.seq, e.data)
     return frame === undefined ? undefined : { seq: e.seq, conversationId, id: e.msgId, frame }
   }
+}
+
+/** Whether a group event adds `userId` (creates the group with them, or adds them). */
+function joins (event: ConversationEvent, userId: string): boolean {
+  return (event.type === 'created' && event.members.some((m) => m.userId === userId)) || (event.type === 'member_added' && event.userId === userId)
 }
 
 function isDirectMember (conversationId: string, userId: string): boolean {

@@ -10,13 +10,16 @@ const checkEvent = Compile(UserEvent)
 const LOOKBACK_MS = 60 * 60_000
 
 /**
- * Who may no longer be connected, from USERS events: deleted users, and
- * users whose sessions were revoked at some time (tokens issued before it
- * are refused). Entries outlive every token issued before them, then go.
+ * Who may no longer be connected, from USERS events: deleted users, sessions
+ * that ended (logout, revoked, signed out elsewhere), and users whose
+ * sessions were all revoked at some time (tokens issued before it are
+ * refused). Entries outlive every token issued before them, then go.
  */
 export class Revocations {
   readonly #deleted = new Map<string, number>()
   readonly #revoked = new Map<string, number>()
+  /** Ended sessions, by id, with when the gateway learned it. */
+  readonly #sessions = new Map<string, number>()
 
   constructor (readonly now: () => number = Date.now) {}
 
@@ -28,9 +31,18 @@ export class Revocations {
     this.#revoked.set(userId, Math.max(this.#revoked.get(userId) ?? 0, atMs))
   }
 
-  /** Whether a token of `userId` issued at `issuedAt` (seconds) is no longer good. */
-  refuses (userId: string, issuedAt: number): boolean {
-    if (this.#deleted.has(userId)) return true
+  endSessions (sessionIds: readonly string[]): void {
+    const now = this.now()
+    for (const id of sessionIds) this.#sessions.set(id, now)
+  }
+
+  sessionEnded (sessionId: string): boolean {
+    return this.#sessions.has(sessionId)
+  }
+
+  /** Whether a token of `userId` for `sessionId`, issued at `issuedAt` (seconds), is no longer good. */
+  refuses (userId: string, sessionId: string, issuedAt: number): boolean {
+    if (this.#deleted.has(userId) || this.#sessions.has(sessionId)) return true
     const revokedAt = this.#revoked.get(userId)
     // iat has a resolution of a second: a token from the same second as the revocation is refused too.
     return revokedAt !== undefined && issuedAt <= Math.floor(revokedAt / 1000)
@@ -38,8 +50,9 @@ export class Revocations {
 
   prune (): void {
     const horizon = this.now() - LOOKBACK_MS
-    for (const [userId, at] of this.#revoked) if (at < horizon) this.#revoked.delete(userId)
-    for (const [userId, at] of this.#deleted) if (at < horizon) this.#deleted.delete(userId)
+    for (const map of [this.#revoked, this.#deleted, this.#sessions]) {
+      for (const [key, at] of map) if (at < horizon) map.delete(key)
+    }
   }
 }
 

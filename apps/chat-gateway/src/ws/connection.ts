@@ -69,8 +69,12 @@ export interface CatchUpContext {
 export class Connection {
   readonly id = randomUUID()
   userId: string | undefined
+  /** The session of the token the socket lives on (`sid`). */
+  sessionId: string | undefined
   /** Seconds since the epoch, from the token (`iat`); 0 when it had none. */
   tokenIssuedAt = 0
+  /** Seconds since the epoch, from the token (`exp`): past it plus a grace, the socket is closed unless renewed. */
+  tokenExpiresAt = Number.POSITIVE_INFINITY
   cursor = 0
   coveredFrom = 0
   closed = false
@@ -93,6 +97,14 @@ export class Connection {
     this.#socket = socket
     this.#log = log
     this.#limits = limits
+  }
+
+  /** The socket now lives on this (verified) token. */
+  adopt (token: { userId: string, sessionId: string, issuedAt: number, expiresAt: number }): void {
+    this.userId = token.userId
+    this.sessionId = token.sessionId
+    this.tokenIssuedAt = token.issuedAt
+    this.tokenExpiresAt = token.expiresAt
   }
 
   get bufferedAmount (): number {

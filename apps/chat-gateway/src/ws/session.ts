@@ -2,7 +2,7 @@ import type { WebSocket, RawData } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode, ErrorCode, type ClientFrame, type Ref, type ServerFrame } from '@metadome/contracts'
 import { Compile } from 'typebox/compile'
-import { InvalidTokenError, type TokenVerifier } from '../auth/token-verifier.js'
+import { InvalidTokenError, type TokenVerifier, type VerifiedToken } from '../auth/token-verifier.js'
 import type { Revocations } from '../chat/user-events.js'
 import type { Hub } from '../chat/hub.js'
 import type { ChatService } from '../chat/chat-service.js'
@@ -67,6 +67,37 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')
   if (bearer !== null) void authenticate(bearer[1] as string, undefined)
 
+  async function verify (token: string): Promise<VerifiedToken> {
+    const verified = await deps.verifier.verify(token)
+    if (deps.revocations.refuses(verified.userId, verified.sessionId, verified.issuedAt)) {
+      throw new InvalidTokenError('the user was deleted or the session ended')
+    }
+    return verified
+  }
+
+  /**
+   * An `auth` frame on a ready socket: a fresh token of the same user, so the
+   * socket outlives its first token (it is closed with 4401 once the token it
+   * lives on expires, after a grace). A bad token leaves the socket on the
+   * one it had.
+   */
+  async function renew (token: string, ref: Ref | undefined): Promise<void> {
+    let verified: VerifiedToken
+    try {
+      verified = await verify(token)
+    } catch (err) {
+      if (err instanceof InvalidTokenError) conn.sendError('unauthorized', 'bad or expired token', ref)
+      else conn.sendError('unavailable', 'cannot verify tokens now, try again', ref)
+      return
+    }
+    if (verified.userId !== conn.userId) {
+      conn.sendError('forbidden', 'the token is of another user', ref)
+      return
+    }
+    conn.adopt(verified)
+    conn.send(withRef({ type: 'authed', expiresAt: new Date(verified.expiresAt * 1000).toISOString() }, ref))
+  }
+
   function onMessage (data: RawData, isBinary: boolean): void {
     if (conn.closed) return
     if (!limiter.take()) {
@@ -109,11 +140,9 @@ export function runSession (socket: WebSocket, authorization: string | undefined
     state = 'authenticating'
     let userId: string
     try {
-      const verified = await deps.verifier.verify(token)
-      if (deps.revocations.refuses(verified.userId, verified.issuedAt)) throw new InvalidTokenError('the user was deleted or their sessions revoked')
+      const verified = await verify(token)
       userId = verified.userId
-      conn.userId = userId
-      conn.tokenIssuedAt = verified.issuedAt
+      conn.adopt(verified)
     } catch (err) {
       if (err instanceof InvalidTokenError) {
         log.info({ connectionId: conn.id, reason: err.message }, 'socket refused: bad token')
@@ -148,7 +177,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
     try {
       switch (frame.type) {
         case 'auth':
-          conn.sendError('bad_request', 'already authenticated', ref)
+          await renew(frame.token, ref)
           return
         case 'ping':
           conn.send(withRef({ type: 'pong' }, ref))

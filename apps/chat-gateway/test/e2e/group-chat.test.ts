@@ -5,6 +5,7 @@ import { until, type Teardown } from '@metadome/testing'
 import { startStack, type Stack } from '../stack.js'
 import { build, type TestGateway } from '../helper.js'
 import { TestSocket } from '../ws-client.js'
+import { rest, say } from '../helpers/rest.js'
 
 // Groups end to end: the real writer, three gateways in this process.
 
@@ -12,22 +13,6 @@ async function three (t: Teardown): Promise<{ s: Stack, gateways: [TestGateway, 
   const s = await startStack(t)
   const c = await build(t, { AUTH_URL: s.jwks.url, NATS_NAMESPACE: s.nats.ns.prefix })
   return { s, gateways: [s.a, s.b, c] }
-}
-
-async function rest<T> (s: Stack, gateway: TestGateway, userId: string, method: string, path: string, body?: unknown): Promise<{ status: number, body: T }> {
-  const res = await fetch(gateway.url + path, {
-    method,
-    headers: { authorization: `Bearer ${s.jwks.token(userId)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  return { status: res.status, body: await res.json() as T }
-}
-
-/** Sends into the group and waits for the ack; resolves with its seq. */
-async function say (socket: TestSocket, conversationId: string, body: Record<string, unknown>): Promise<number> {
-  const id = randomUUID()
-  socket.send({ type: 'send', id, conversationId, body, ref: id })
-  return (await socket.next('ack', (a) => a.id === id)).seq
 }
 
 t.test('three users on three gateways; a fourth added mid-conversation; a member removed; who may do what', async (t) => {

@@ -22,7 +22,7 @@ export const authenticatePlugin = fp(async function authenticatePlugin (app: Fas
     if (bearer === null) throw new Unauthorized('an access token is required')
     try {
       const token = await app.chat.verifier.verify(bearer[1] as string)
-      if (app.chat.revocations.refuses(token.userId, token.issuedAt)) throw new InvalidTokenError('revoked')
+      if (app.chat.revocations.refuses(token.userId, token.sessionId, token.issuedAt)) throw new InvalidTokenError('revoked')
       request.userId = token.userId
     } catch (err) {
       if (err instanceof InvalidTokenError) throw new Unauthorized('bad or expired token')

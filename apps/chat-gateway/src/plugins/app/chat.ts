@@ -52,7 +52,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const hub = new Hub({ nc, js, jsm, ns, writer, log, stream })
   await nc.flush()
   const publisher = new StreamPublisher(nc, stream)
-  const service = new ChatService({ publisher, jsm, ns, writer, hub, log, stream })
+  const service = new ChatService({ publisher, js, jsm, ns, writer, hub, log, stream })
   const revocations = new Revocations()
   const verifier = new TokenVerifier({
     // AUTH_URL may carry a path prefix (auth-api behind a proxy): keep it.
@@ -86,12 +86,33 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
         service.forgetUser(userId)
         hub.closeUser(userId, CloseCode.forbidden, 'user deleted')
       } else if (event.type === 'sessions_revoked') {
-        const at = Date.parse(event.occurredAt)
-        revocations.revoke(userId, at)
-        hub.closeUser(userId, CloseCode.forbidden, 'sessions revoked', (conn) => conn.tokenIssuedAt <= Math.floor(at / 1000))
+        if (event.sessionIds !== undefined) {
+          // Those sessions only (a logout, a device signed out): the user's other sessions stay.
+          const ended = new Set(event.sessionIds)
+          revocations.endSessions(event.sessionIds)
+          hub.closeUser(userId, CloseCode.forbidden, 'session ended', (conn) => conn.sessionId !== undefined && ended.has(conn.sessionId))
+        } else {
+          const at = Date.parse(event.occurredAt)
+          revocations.revoke(userId, at)
+          hub.closeUser(userId, CloseCode.forbidden, 'sessions revoked', (conn) => conn.tokenIssuedAt <= Math.floor(at / 1000))
+        }
       }
     }
   })
+
+  // A socket lives as long as the token it was opened (or last renewed)
+  // with, plus a grace in which the client renews it with an auth frame.
+  // The same sweep closes a socket whose token was verified just before its
+  // session's end was learned (the event found no socket to close yet).
+  const graceSeconds = config.WS_TOKEN_GRACE_MS / 1000
+  const expiries = setInterval(() => {
+    const now = Date.now() / 1000
+    for (const conn of chat.registry) {
+      if (conn.tokenExpiresAt + graceSeconds < now) conn.close(CloseCode.unauthorized, 'token expired')
+      else if (conn.userId !== undefined && conn.sessionId !== undefined && revocations.refuses(conn.userId, conn.sessionId, conn.tokenIssuedAt)) conn.close(CloseCode.forbidden, 'session ended')
+    }
+  }, Math.min(1_000, config.WS_TOKEN_GRACE_MS))
+  expiries.unref()
 
   // A dead peer answers no ping: terminated at the next round.
   const pings = setInterval(() => {
@@ -109,6 +130,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
 
   app.addHook('onClose', async () => {
     clearInterval(pings)
+    clearInterval(expiries)
     hub.close()
     publisher.close()
     await stopUserEvents()
