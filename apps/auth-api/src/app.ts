@@ -80,6 +80,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
   await app.register(authRoutes, {
     rateLimitPerMinute,
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
     graceSeconds: config.REFRESH_GRACE_SECONDS
   })
   await app.register(keysRoutes)

@@ -19,6 +19,8 @@ export const AuthConfig = Type.Object({
   ACCESS_TOKEN_TTL_SECONDS: seconds(15 * 60, 10, 'a number of seconds, at least 10'),
   REFRESH_TOKEN_TTL_SECONDS: seconds(30 * 24 * 3600, 60, 'a number of seconds, at least 60'),
   REFRESH_GRACE_SECONDS: seconds(10, 0, 'a number of seconds, 0 or more'),
+  // A session's absolute lifetime: refreshing extends it up to this, never beyond.
+  SESSION_MAX_AGE_SECONDS: seconds(30 * 24 * 3600, 1, 'a whole number of seconds, at least 1'),
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 20, description: 'a whole number of requests, at least 1' }),
   CORS_ORIGINS: Type.String({ default: '', pattern: '^(?:\\*|(?:https?://[^\\s,]+)(?:,https?://[^\\s,]+)*)?$', description: 'comma-separated origins such as https://chat.example.com, or *' }),
   TRUST_PROXY: Type.String({ default: 'false', pattern: '^(?:true|false|[0-9a-fA-F.:/]+(?:,[0-9a-fA-F.:/]+)*)$', description: 'false, true (trust every proxy), or comma-separated proxy addresses or CIDRs' })

@@ -1,4 +1,4 @@
-import type { RegisterRequest, SignedDeviceList, TokenResponse, User, UserList, UserResponse } from '@metadome/contracts'
+import type { PublishKeysBody, RegisterRequest, SignedDeviceList, TokenResponse, User, UserList, UserResponse } from '@metadome/contracts'
 import { httpJson, join } from './http.js'
 
 // auth-api's REST contract (DESIGN.md "REST contract — auth-api"), typed by
@@ -48,8 +48,10 @@ export class AuthApi {
     return await httpJson<UserList>({ method: 'GET', url: join(this.#base, `/v1/users${qs === '' ? '' : `?${qs}`}`), token })
   }
 
-  async putKeys (token: string, signed: SignedDeviceList): Promise<SignedDeviceList> {
-    return await httpJson<SignedDeviceList>({ method: 'PUT', url: join(this.#base, '/v1/users/me/keys'), body: signed, token })
+  /** `currentPassword` is needed when `signed` is by another account key than the published list's. */
+  async putKeys (token: string, signed: SignedDeviceList, currentPassword?: string): Promise<SignedDeviceList> {
+    const body: PublishKeysBody = currentPassword === undefined ? signed : { ...signed, currentPassword }
+    return await httpJson<SignedDeviceList>({ method: 'PUT', url: join(this.#base, '/v1/users/me/keys'), body, token })
   }
 
   /** Unverified: what the directory says. Callers check it with verifySignedDeviceList. */

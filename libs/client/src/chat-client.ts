@@ -12,6 +12,7 @@ import {
 import { AuthApi } from './auth-api.js'
 import { Directory, type KeyChange } from './directory.js'
 import { Emitter } from './emitter.js'
+import { GroupRolls } from './group-rolls.js'
 import { ChatClientError, isChatClientError } from './errors.js'
 import { httpJson, join } from './http.js'
 import { MemoryKeyStore, storeNames, type KeyStore } from './key-store.js'
@@ -213,6 +214,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   #sent: Record<string, SentText> = {}
   #counter = 0
   readonly #conversations = new Map<string, Conversation>()
+  /** Who may write in each group at which seq, as far as this client knows. */
+  readonly #rolls = new GroupRolls()
+  /** The conversation list was asked for on this socket (a group unknown then is not asked about again). */
+  #listed = false
 
   private constructor (api: AuthApi, store: KeyStore, user: User, session: StoredSession, options: ConnectOptions) {
     super()
@@ -353,8 +358,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
    * Makes sure this device is in the user's published, signed device list,
    * and returns the account public key and the device keys. Keys are saved
    * before they are published, so a crash in between loses nothing.
+   *
+   * Replacing the published account key (newKeys) needs the account's
+   * password, which auth-api checks so that a copied access token alone
+   * cannot do it: login() has it (it passes its options through, password
+   * included), resume() does not.
    */
   async #ensureKeys (): Promise<[string, DeviceKeyPair]> {
+    const password = 'password' in this.#options && typeof this.#options.password === 'string' ? this.#options.password : undefined
     const storedAccount = await this.#store.get(this.#names.account)
     const storedDevice = await this.#store.get(this.#names.device)
     let account: AccountKeyPair | undefined = storedAccount === undefined ? undefined : await importAccountKey(storedAccount)
@@ -371,10 +382,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     }
 
     if (this.#options.newKeys === true) {
+      // Refused before the stored keys are overwritten, which would leave this device with neither.
+      if (published !== undefined && password === undefined) {
+        throw new ChatClientError('bad_request', 'replacing the account key needs the account\'s password: sign in with login({ newKeys: true }) instead of resume()')
+      }
       account = await generateAccountKey()
       device = await generateDeviceKeys()
       await this.#saveKeys(account, device)
-      return [await this.#publish(account, published, [await publicDevice(device)]), device]
+      return [await this.#publish(account, published, [await publicDevice(device)], password), device]
     }
 
     if (device !== undefined && published !== undefined) {
@@ -405,13 +420,15 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     await this.#store.set(this.#names.device, await exportDeviceKeys(device))
   }
 
-  async #publish (account: AccountKeyPair, previous: SignedDeviceList | undefined, devices: SignedDeviceList['deviceList']['devices']): Promise<string> {
+  async #publish (account: AccountKeyPair, previous: SignedDeviceList | undefined, devices: SignedDeviceList['deviceList']['devices'], password?: string): Promise<string> {
     const signed = await signDeviceList(account.secretKey, nextDeviceList({
       userId: this.userId,
       ...(previous !== undefined && { previous: previous.deviceList }),
       devices
     }))
-    await this.#authed(async (token) => await this.#api.putKeys(token, signed))
+    // Only a list by another account key than the published one carries the password.
+    const replacing = previous !== undefined && previous.accountKey !== signed.accountKey
+    await this.#authed(async (token) => await this.#api.putKeys(token, signed, replacing ? password : undefined))
     return signed.accountKey
   }
 
@@ -434,12 +451,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
           Date.now() < stored.expiresAt - refreshMargin(stored)) {
           this.#session = stored
           this.#scheduleRefresh()
+          this.#renewSocket()
           return
         }
         const tokens = await this.#api.refresh(this.#session.refreshToken)
         this.#session = sessionOf(tokens)
         await this.#store.set(this.#names.session, this.#session)
         this.#scheduleRefresh()
+        this.#renewSocket()
       } catch (err) {
         if (isChatClientError(err, 'unauthorized')) {
           const ended = new ChatClientError('session_ended', 'the session ended: log in again', { cause: err })
@@ -467,6 +486,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.#refreshTimer = setTimeout(() => { this.#scheduleRefresh() }, 5_000)
       })
     }, due)
+  }
+
+  /**
+   * The open socket lives on the token it was opened with, and the gateway
+   * closes it (4401) soon after that token expires: hand it the new one.
+   * A refused renewal needs nothing here: the close that follows reconnects
+   * with a fresh token.
+   */
+  #renewSocket (): void {
+    this.#sendRaw({ type: 'auth', token: this.#session.accessToken, ref: 'renew' })
   }
 
   /** A REST call with a fresh token, retried once after a refresh if the token was refused. */
@@ -542,6 +571,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.#startHeartbeat(ws)
       // Membership may have changed while away (no `conversation` frame then): ask again when needed.
       this.#conversations.clear()
+      this.#listed = false
       this.#attempt = 0
       this.#failuresInRow = 0
       this.emit('connected', { url: this.#socketUrl })
@@ -692,9 +722,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         return
       case 'conversation':
         this.#conversations.set(frame.conversation.id, frame.conversation)
+        this.#rolls.learn(frame.conversation, frame.change)
         this.emit('conversation', frame.conversation)
         return
       case 'ack':
+      case 'authed':
       case 'history':
       case 'conversations':
       case 'pong':
@@ -763,6 +795,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       // enforces it, and a compromised server component must not get past it.
       return rejected(new E2eeError('wrong_conversation', `${message.senderId} is not a member of ${message.conversationId}`))
     }
+    if (direct === undefined && await this.#mayWrite(message) === false) {
+      // The gateway and the writer refuse a non-member's message; one that
+      // reached the live feed anyway is not shown as genuine.
+      return rejected(new E2eeError('wrong_conversation', `${message.senderId} was not a member of ${message.conversationId} at seq ${message.seq}`))
+    }
     const arrival = { conversationId: message.conversationId, messageId: message.id, senderId: message.senderId }
     try {
       return await this.#openOnce(message, arrival)
@@ -778,6 +815,18 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       return rejected(err)
     }
+  }
+
+  /** Whether the sender was a member of the group at the message's seq; undefined when this client cannot tell. */
+  async #mayWrite (message: Message): Promise<boolean | undefined> {
+    const verdict = this.#rolls.mayWrite(message.conversationId, message.senderId, message.seq)
+    if (verdict !== undefined || this.#listed) return verdict
+    try {
+      await this.conversations()
+    } catch {
+      return undefined
+    }
+    return this.#rolls.mayWrite(message.conversationId, message.senderId, message.seq)
   }
 
   async #openOnce (message: Message, arrival: { conversationId: string, messageId: string, senderId: string }): Promise<Opened> {
@@ -875,7 +924,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   async conversations (): Promise<Conversation[]> {
     const ref = `c${++this.#nextRef}`
     const reply = await this.#request<Extract<ServerFrame, { type: 'conversations' }>>({ type: 'conversations', ref }, 'conversations')
-    for (const c of reply.items) this.#conversations.set(c.id, c)
+    this.#listed = true
+    for (const c of reply.items) {
+      this.#conversations.set(c.id, c)
+      this.#rolls.learn(c)
+    }
     return reply.items
   }
 
@@ -945,8 +998,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Creates a group (POST /v1/conversations on the gateway). */
   async createGroup (title: string, members: string[]): Promise<Conversation> {
-    const body = await this.#groupCall<{ conversation: Conversation }>('POST', '/v1/conversations', { title, members })
+    const body = await this.#groupCall<{ conversation: Conversation, seq: number }>('POST', '/v1/conversations', { title, members })
     this.#conversations.set(body.conversation.id, body.conversation)
+    this.#rolls.learn(body.conversation, { type: 'created', seq: body.seq, actorId: this.userId })
     return body.conversation
   }
 

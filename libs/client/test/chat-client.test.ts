@@ -309,3 +309,40 @@ t.test('a third party\'s message injected into a direct conversation behind the 
   t.equal(rejected?.message.id, id)
   t.same(alice.inbox.texts.map((e) => e.text), ['genuine'])
 })
+
+t.test('a message injected into a group behind the gateway\'s back by a removed member, or by one who never was, is rejected', async (t) => {
+  const alice = await signUp(t, stack, 'alice')
+  const bob = await signUp(t, stack, 'bob')
+  const mallory = await signUp(t, stack, 'mallory')
+  const trudy = await signUp(t, stack, 'trudy')
+  const group = await alice.client.createGroup('team', [bob.id, mallory.id])
+  await mallory.client.sendText({ conversationId: group.id }, 'hello from a member')
+  await bob.inbox.waitFor(1)
+  await alice.client.removeMember(group.id, mallory.id)
+  await until(async () => (await bob.client.conversations()).find((c) => c.id === group.id)?.members.includes(mallory.id) === false, 10_000, 'bob to see the removal')
+
+  // Each seals a valid envelope for the group's members and publishes it to
+  // CHAT directly, as a compromised server component would.
+  const js = jetstream(stack.nc)
+  const inject = async (sender: typeof mallory, text: string): Promise<string> => {
+    const device = await importDeviceKeys(await sender.store.get(storeNames(sender.id).device))
+    const id = randomUUID()
+    const body = await sealEnvelope({
+      conversationId: group.id,
+      messageId: id,
+      counter: 100,
+      sender: { userId: sender.id, device },
+      recipients: await Promise.all([sender.id, alice.id, bob.id].map(async (u) => await sender.client.deviceList(u))),
+      plaintext: text
+    })
+    await js.publish(chatSubjects(namespace(stack.ns)).message(group.id), JSON.stringify({ id, conversationId: group.id, senderId: sender.id, sentAt: new Date().toISOString(), body }), { msgID: id })
+    return id
+  }
+  const forged = [await inject(mallory, 'still here, honest'), await inject(trudy, 'let me in')]
+  const rejected = await bob.inbox.waitForRejected(2)
+  t.same(rejected.map((r) => r.message.id).sort(), [...forged].sort())
+  t.same(rejected.map((r) => r.code), ['wrong_conversation', 'wrong_conversation'])
+  t.same(bob.inbox.texts.map((e) => e.text), ['hello from a member'], 'only the genuine message is shown')
+  const history = await bob.client.history(group.id)
+  t.same(history.items.map((m) => m.text), ['hello from a member'], 'the writer stored none of them')
+})

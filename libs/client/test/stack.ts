@@ -43,6 +43,8 @@ export interface StackOptions {
   gateways?: number
   /** auth-api ACCESS_TOKEN_TTL_SECONDS (at least 10). */
   accessTokenTtlSeconds?: number
+  /** Variables for every gateway, as strings. */
+  gatewayEnv?: Record<string, string>
 }
 
 /**
@@ -91,7 +93,7 @@ export async function startStack (t: Teardown, options: StackOptions = {}): Prom
   for (let i = 0; i < (options.gateways ?? 2); i++) {
     const logs = captureLogs()
     apps.push({ name: `chat-gateway-${i + 1}`, logs })
-    const gw = await buildGateway(loadConfig(GatewayConfig, { NATS_URL: natsUrl, NATS_NAMESPACE: ns, AUTH_URL: authUrl, LOG_LEVEL: 'debug' }), {
+    const gw = await buildGateway(loadConfig(GatewayConfig, { NATS_URL: natsUrl, NATS_NAMESPACE: ns, AUTH_URL: authUrl, LOG_LEVEL: 'debug', ...options.gatewayEnv }), {
       logger: createLogger({ name: 'chat-gateway', level: 'debug', destination: logs.stream })
     })
     t.teardown(async () => { await gw.close() })

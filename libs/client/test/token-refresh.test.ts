@@ -4,9 +4,10 @@ import { startStack } from './stack.js'
 import { signUp } from './helper.js'
 
 // Access tokens live 10 s here (the least auth-api allows), so a session
-// outlives several of them within one test.
+// outlives several of them within one test; gateways close a socket 1 s
+// after its token expired unless the client renewed it in place.
 
-const stack = await startStack(t, { gateways: 2, accessTokenTtlSeconds: 10 })
+const stack = await startStack(t, { gateways: 2, accessTokenTtlSeconds: 10, gatewayEnv: { WS_TOKEN_GRACE_MS: '1000' } })
 
 /** A store that reports each new session it is given. */
 class WatchedStore extends MemoryKeyStore {
@@ -40,6 +41,8 @@ t.test('a session outlives its access tokens: refreshed before expiry, and a rec
   t.equal(new Set(store.refreshTokens).size, 3, 'each refresh rotated the refresh token')
   const stored = await store.get(storeNames(alice.id).session) as { refreshToken: string }
   t.equal(stored.refreshToken, store.refreshTokens[2], 'the newest session is the one kept')
+  await new Promise((resolve) => setTimeout(resolve, 1_500))
+  t.same(closes, [], 'the socket was renewed in place past its first token\'s expiry: never closed')
 
   // Alice's gateway restarts: she reconnects to bob's with the token she holds now.
   const resynced = new Promise<void>((resolve) => alice.client.once('synced', () => resolve()))

@@ -1,7 +1,7 @@
 export { ErrorResponse } from './errors.js'
 export { UserEvent, UserEventType } from './events.js'
 export { usersStream, userEventSubject, chatStream } from './streams.js'
-export { Device, DeviceList, SignedDeviceList, DEVICE_LIST_CONTEXT } from './keys.js'
+export { Device, DeviceList, SignedDeviceList, PublishKeysBody, DEVICE_LIST_CONTEXT } from './keys.js'
 export * from './users.js'
 export * from './chat.js'
 export * from './chat-rpc.js'

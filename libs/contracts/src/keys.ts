@@ -26,6 +26,10 @@ export type DeviceList = Static<typeof DeviceList>
  * bytes of `DEVICE_LIST_CONTEXT + canonicalJson(deviceList)`, where
  * canonicalJson sorts object keys and writes no whitespace. @metadome/e2ee
  * makes and checks it; auth-api checks it before storing.
+ *
+ * Publishing a list signed by another account key than the stored one
+ * needs the password too (PublishKeysBody): a stolen access token alone
+ * cannot replace the key everyone encrypts to.
  */
 export const SignedDeviceList = Type.Object({
   accountKey: Key32,
@@ -33,6 +37,13 @@ export const SignedDeviceList = Type.Object({
   signature: Type.String({ pattern: '^[A-Za-z0-9_-]{86}$', description: '64-byte Ed25519 signature, base64url without padding' })
 }, { $id: 'SignedDeviceList', additionalProperties: false })
 export type SignedDeviceList = Static<typeof SignedDeviceList>
+
+/** The body of `PUT /v1/users/me/keys`: a signed device list, and the password when it changes the account key. */
+export const PublishKeysBody = Type.Object({
+  ...SignedDeviceList.properties,
+  currentPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'never stored or served: the account\'s password, required when accountKey differs from the stored one' }))
+}, { additionalProperties: false })
+export type PublishKeysBody = Static<typeof PublishKeysBody>
 
 /** Domain separation for device-list signatures. */
 export const DEVICE_LIST_CONTEXT = 'metadome device list v1\n'

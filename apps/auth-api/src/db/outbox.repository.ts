@@ -13,18 +13,28 @@ export interface EventUser {
   display_name: string
 }
 
+export interface EventDetails {
+  /**
+   * sessions_revoked: the sessions that ended. Without it the event means
+   * every session of the user that began before it, and gateways close all
+   * of the user's sockets; with it, only those sessions' sockets.
+   */
+  sessionIds?: string[]
+}
+
 /**
  * Writes a user event in the caller's transaction, as its last statement.
  * The transaction-level advisory lock is held until commit, so outbox rows
  * are numbered in commit order: the relay can never see seq 6 committed
  * while seq 5 is still in flight, and publishes in that order.
  */
-export async function appendEvent (trx: Transaction<AuthDatabase>, type: UserEventType, user: EventUser): Promise<UserEvent> {
+export async function appendEvent (trx: Transaction<AuthDatabase>, type: UserEventType, user: EventUser, details: EventDetails = {}): Promise<UserEvent> {
   const event: UserEvent = {
     id: randomUUID(),
     type,
     occurredAt: new Date().toISOString(),
-    user: { id: user.id, username: user.username, displayName: user.display_name }
+    user: { id: user.id, username: user.username, displayName: user.display_name },
+    ...(details.sessionIds !== undefined && { sessionIds: details.sessionIds })
   }
   await sql`select pg_advisory_xact_lock(${OUTBOX_WRITE_LOCK})`.execute(trx)
   await trx.insertInto('outbox').values({
@@ -34,6 +44,21 @@ export async function appendEvent (trx: Transaction<AuthDatabase>, type: UserEve
     occurred_at: new Date(event.occurredAt)
   }).execute()
   return event
+}
+
+/** The most session ids one event may carry (UserEvent's sessionIds, maxItems). */
+const SESSION_IDS_PER_EVENT = 10_000
+
+/**
+ * sessions_revoked naming exactly `sessionIds`, as the last statements of the
+ * caller's transaction: nothing when no session ended, and more than one
+ * event in the rare case of more sessions than one event may name (never an
+ * event without the list, which would end the user's other sessions too).
+ */
+export async function appendSessionsRevoked (trx: Transaction<AuthDatabase>, user: EventUser, sessionIds: string[]): Promise<void> {
+  for (let i = 0; i < sessionIds.length; i += SESSION_IDS_PER_EVENT) {
+    await appendEvent(trx, 'sessions_revoked', user, { sessionIds: sessionIds.slice(i, i + SESSION_IDS_PER_EVENT) })
+  }
 }
 
 /**

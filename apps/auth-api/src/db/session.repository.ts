@@ -15,21 +15,17 @@ export async function insertRefreshToken (trx: Transaction<AuthDatabase>, t: { h
   await trx.insertInto('refresh_tokens').values({ token_hash: t.hash, session_id: t.sessionId, expires_at: t.expiresAt }).execute()
 }
 
-export type RefreshTokenWithSession = RefreshTokenRow & { user_id: string, revoked_at: Date | null, session_expires_at: Date, successor_key: Buffer }
+export type RefreshTokenWithSession = RefreshTokenRow & { user_id: string, revoked_at: Date | null, session_created_at: Date, session_expires_at: Date, successor_key: Buffer }
 
 /** The token and its session, the token row locked: concurrent refreshes of one token take turns. */
 export async function lockRefreshToken (trx: Transaction<AuthDatabase>, hash: Buffer): Promise<RefreshTokenWithSession | undefined> {
   return await trx.selectFrom('refresh_tokens')
     .innerJoin('sessions', 'sessions.id', 'refresh_tokens.session_id')
     .selectAll('refresh_tokens')
-    .select(['sessions.user_id', 'sessions.revoked_at', 'sessions.expires_at as session_expires_at', 'sessions.successor_key'])
+    .select(['sessions.user_id', 'sessions.revoked_at', 'sessions.created_at as session_created_at', 'sessions.expires_at as session_expires_at', 'sessions.successor_key'])
     .where('refresh_tokens.token_hash', '=', hash)
     .forUpdate('refresh_tokens')
     .executeTakeFirst()
-}
-
-export async function findRefreshToken (db: Db, hash: Buffer): Promise<RefreshTokenRow | undefined> {
-  return await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst()
 }
 
 export async function spendRefreshToken (trx: Transaction<AuthDatabase>, hash: Buffer, successor: Buffer, at: Date): Promise<void> {
@@ -50,14 +46,14 @@ export async function revokeSession (db: Db, id: string, userId: string, reason:
   return res.numUpdatedRows > 0n
 }
 
-/** Ends every active session of a user but `keep`; returns how many ended. */
-export async function revokeUserSessions (trx: Transaction<AuthDatabase>, userId: string, reason: string, keep?: string): Promise<number> {
+/** Ends every active session of a user but `keep`; returns the ids of those that ended. */
+export async function revokeUserSessions (trx: Transaction<AuthDatabase>, userId: string, reason: string, keep?: string): Promise<string[]> {
   let q = trx.updateTable('sessions').set({ revoked_at: new Date(), revoked_reason: reason })
     .where('user_id', '=', userId).where('revoked_at', 'is', null)
   if (keep !== undefined) q = q.where('id', '!=', keep)
-  const rows = await q.returning('id').execute()
-  if (rows.length > 0) await trx.deleteFrom('refresh_tokens').where('session_id', 'in', rows.map((r) => r.id)).execute()
-  return rows.length
+  const ids = (await q.returning('id').execute()).map((r) => r.id)
+  if (ids.length > 0) await trx.deleteFrom('refresh_tokens').where('session_id', 'in', ids).execute()
+  return ids
 }
 
 export async function listActiveSessions (db: Db, userId: string): Promise<SessionRow[]> {

@@ -12,6 +12,7 @@ import { bearer, errors, NoContent } from '../schemas/responses.js'
 export interface AuthRoutesOptions {
   rateLimitPerMinute: number
   refreshTtlSeconds: number
+  sessionMaxAgeSeconds: number
   graceSeconds: number
 }
 
@@ -21,6 +22,7 @@ export function sessionsContext (app: FastifyInstance, opts: AuthRoutesOptions):
     passwords: app.passwords,
     tokens: app.tokens,
     refreshTtlSeconds: opts.refreshTtlSeconds,
+    sessionMaxAgeSeconds: opts.sessionMaxAgeSeconds,
     graceSeconds: opts.graceSeconds,
     eventsWritten: app.outbox.wake
   }

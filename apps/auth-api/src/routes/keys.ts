@@ -1,39 +1,30 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Forbidden, NotFound } from '@metadome/service'
-import { SignedDeviceList, UserIdParams } from '@metadome/contracts'
-import { verifySignedDeviceList } from '@metadome/e2ee'
-import { getDeviceList, putDeviceList } from '../db/device-list.repository.js'
-import { InvalidSignature, VersionConflict } from '../errors.js'
+import { NotFound } from '@metadome/service'
+import { PublishKeysBody, SignedDeviceList, UserIdParams } from '@metadome/contracts'
+import { getDeviceList } from '../db/device-list.repository.js'
+import { publishDeviceList, type KeysContext } from '../services/keys.js'
 import { callerOf } from './users.js'
 import { bearer, errors } from '../schemas/responses.js'
 
 /**
- * The key directory (DESIGN.md "End-to-end encryption"). The server cannot
- * forge a device list, only store it: it checks the account key's signature
- * over DEVICE_LIST_CONTEXT + canonicalJson(deviceList), that the list is the
- * caller's, and that its version only grows.
+ * The key directory (DESIGN.md "End-to-end encryption"): the server checks
+ * and stores signed device lists, never forges them. What a publish must
+ * satisfy is in services/keys.ts.
  */
 const keys: FastifyPluginAsyncTypebox = async (app) => {
+  const ctx: KeysContext = { db: app.authDb, passwords: app.passwords }
+
   app.put('/v1/users/me/keys', {
     onRequest: app.authenticate,
     schema: {
       security: bearer,
       tags: ['keys'],
       summary: 'Publish the caller\'s signed device list',
-      body: SignedDeviceList,
+      description: 'deviceList.version must be the stored version + 1 (409 version_conflict otherwise). A list signed by another account key than the stored one needs currentPassword (400 current_password_required, 403 wrong_current_password); it is never stored or served.',
+      body: PublishKeysBody,
       response: { 200: SignedDeviceList, ...errors(400, 401, 403, 409, 413) }
     }
-  }, async (request) => {
-    const caller = callerOf(request)
-    const signed = request.body
-    if (signed.deviceList.userId !== caller.userId) throw new Forbidden('deviceList.userId is not the signed-in user')
-    const check = await verifySignedDeviceList(signed)
-    if (!check.ok) throw new InvalidSignature(`the device list is not validly signed: ${check.reason}`)
-    if (!await putDeviceList(app.authDb, caller.userId, signed)) {
-      throw new VersionConflict('deviceList.version must be higher than the stored version')
-    }
-    return signed
-  })
+  }, async (request) => await publishDeviceList(ctx, callerOf(request), request.body))
 
   app.get('/v1/users/:id/keys', {
     onRequest: app.authenticate,

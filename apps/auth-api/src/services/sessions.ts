@@ -3,9 +3,9 @@ import type { Kysely } from 'kysely'
 import type { AuthDatabase } from '../db/database.js'
 import type { UserRow } from '../db/user.table.js'
 import { findUserById, findUserByUsername, lockUserById } from '../db/user.repository.js'
-import { createSession, findRefreshToken, insertRefreshToken, lockRefreshToken, revokeSession, spendRefreshToken, touchSession } from '../db/session.repository.js'
+import { createSession, insertRefreshToken, lockRefreshToken, revokeSession, spendRefreshToken, touchSession } from '../db/session.repository.js'
 import { chargeAttempt, clearFailures } from '../db/login-attempt.repository.js'
-import { appendEvent } from '../db/outbox.repository.js'
+import { appendSessionsRevoked } from '../db/outbox.repository.js'
 import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, TooManyAttempts } from '../errors.js'
 import type { Passwords } from '../plugins/app/passwords.js'
 import type { Tokens } from '../plugins/app/tokens.js'
@@ -15,6 +15,8 @@ export interface SessionsContext {
   passwords: Passwords
   tokens: Tokens
   refreshTtlSeconds: number
+  /** A session's absolute lifetime, counted from its sign-in. */
+  sessionMaxAgeSeconds: number
   graceSeconds: number
   eventsWritten: () => void
 }
@@ -59,7 +61,7 @@ export async function login (ctx: SessionsContext, username: string, password: s
 
   const refreshToken = randomBytes(32).toString('base64url')
   const now = new Date()
-  const expiresAt = new Date(now.getTime() + ctx.refreshTtlSeconds * 1000)
+  const expiresAt = new Date(now.getTime() + Math.min(ctx.refreshTtlSeconds, ctx.sessionMaxAgeSeconds) * 1000)
   const session = await ctx.db.transaction().execute(async (trx) => {
     const session = await createSession(trx, { userId: user.id, userAgent, expiresAt, successorKey: randomBytes(32) })
     await insertRefreshToken(trx, { hash: sha256(refreshToken), sessionId: session.id, expiresAt })
@@ -73,6 +75,12 @@ export async function login (ctx: SessionsContext, username: string, password: s
  * again within the grace window, it yields the very same new pair (the
  * successor is derived, and EdDSA signs deterministically); after that, it
  * means the token was copied, and the whole session is revoked.
+ *
+ * Each refresh extends the session, but never past its sign-in plus
+ * sessionMaxAgeSeconds: whoever holds a refresh token (a thief included)
+ * cannot keep a session alive for ever by refreshing it. The cap is checked
+ * against created_at, not only expires_at, so sessions that began before the
+ * limit was lowered (or existed) end on time too.
  */
 export async function refresh (ctx: SessionsContext, refreshToken: string): Promise<Issued> {
   const hash = sha256(refreshToken)
@@ -80,11 +88,13 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
     const row = await lockRefreshToken(trx, hash)
     const now = new Date()
     if (row === undefined || row.revoked_at !== null || row.expires_at <= now || row.session_expires_at <= now) return undefined
+    const sessionEnd = new Date(row.session_created_at.getTime() + ctx.sessionMaxAgeSeconds * 1000)
+    if (sessionEnd <= now) return undefined
     const successor = successorOf(row.successor_key, refreshToken)
     const successorHash = sha256(successor)
 
     if (row.spent_at === null) {
-      const expiresAt = new Date(now.getTime() + ctx.refreshTtlSeconds * 1000)
+      const expiresAt = new Date(Math.min(now.getTime() + ctx.refreshTtlSeconds * 1000, sessionEnd.getTime()))
       await insertRefreshToken(trx, { hash: successorHash, sessionId: row.session_id, expiresAt })
       await spendRefreshToken(trx, hash, successorHash, now)
       await touchSession(trx, row.session_id, expiresAt)
@@ -96,7 +106,8 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
 
     await revokeSession(trx, row.session_id, row.user_id, 'refresh_token_reused')
     const user = await lockUserById(trx, row.user_id)
-    if (user !== undefined) await appendEvent(trx, 'sessions_revoked', user)
+    // The copied token's session ends, not the user's others: the thief held this one only.
+    if (user !== undefined) await appendSessionsRevoked(trx, user, [row.session_id])
     return 'reused' as const
   })
   if (result === 'reused') {
@@ -109,20 +120,31 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
   return { accessToken: ctx.tokens.issue(result.userId, result.sessionId, result.issuedAt), refreshToken: result.successor, user }
 }
 
-/** Ends the session the token belongs to (spent or not); an unknown token is already logged out. */
+/**
+ * Ends the session the token belongs to (spent or not); an unknown token is
+ * already logged out. The chat side is told in the same transaction, so the
+ * session's open sockets close too, and only when it was still active.
+ */
 export async function logout (ctx: SessionsContext, refreshToken: string): Promise<void> {
-  const row = await findRefreshToken(ctx.db, sha256(refreshToken))
-  if (row === undefined) return
-  const session = await ctx.db.selectFrom('sessions').select('user_id').where('id', '=', row.session_id).executeTakeFirst()
-  if (session !== undefined) await revokeSession(ctx.db, row.session_id, session.user_id, 'logout')
+  const ended = await ctx.db.transaction().execute(async (trx) => {
+    // The token first, then its session, the order refresh() locks them in:
+    // a logout racing a refresh of the same token waits for it rather than
+    // deadlocking. The user row is only read (the event needs its names).
+    const row = await lockRefreshToken(trx, sha256(refreshToken))
+    if (row === undefined || !await revokeSession(trx, row.session_id, row.user_id, 'logout')) return false
+    const user = await findUserById(trx, row.user_id)
+    if (user !== undefined) await appendSessionsRevoked(trx, user, [row.session_id])
+    return true
+  })
+  if (ended) ctx.eventsWritten()
 }
 
-/** Ends one of the caller's sessions (signing a device out); the chat side closes the user's sockets. */
+/** Ends one of the caller's sessions (signing a device out); the chat side closes that session's sockets. */
 export async function endSession (ctx: SessionsContext, userId: string, sessionId: string): Promise<boolean> {
   const ended = await ctx.db.transaction().execute(async (trx) => {
     const user = await lockUserById(trx, userId)
     if (user === undefined || !await revokeSession(trx, sessionId, userId, 'ended_by_user')) return false
-    await appendEvent(trx, 'sessions_revoked', user)
+    await appendSessionsRevoked(trx, user, [sessionId])
     return true
   })
   if (ended) ctx.eventsWritten()

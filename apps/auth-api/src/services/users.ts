@@ -3,7 +3,7 @@ import type { RegisterRequest, UpdateUserRequest, User } from '@metadome/contrac
 import type { UserRow, UserUpdate } from '../db/user.table.js'
 import { deleteUser, findUserById, insertUser, lockUserById, updateUser } from '../db/user.repository.js'
 import { revokeUserSessions } from '../db/session.repository.js'
-import { appendEvent } from '../db/outbox.repository.js'
+import { appendEvent, appendSessionsRevoked } from '../db/outbox.repository.js'
 import { CurrentPasswordRequired, WrongCurrentPassword } from '../errors.js'
 import type { Caller } from '../plugins/app/tokens.js'
 import type { UsersContext } from './context.js'
@@ -65,14 +65,13 @@ export async function updateUserAccount (ctx: UsersContext, caller: Caller, id: 
   const row = await ctx.db.transaction().execute(async (trx) => {
     if (await lockUserById(trx, id) === undefined) throw new NotFound('no such user')
     const row = await updateUser(trx, id, patch)
-    if (patch.password_hash !== undefined) {
-      // A new password ends every other session: whoever knew the old one is out.
-      await revokeUserSessions(trx, id, 'password_changed', self ? caller.sessionId : undefined)
-      await appendEvent(trx, 'updated', row)
-      await appendEvent(trx, 'sessions_revoked', row)
-    } else {
-      await appendEvent(trx, 'updated', row)
-    }
+    // A new password ends every other session: whoever knew the old one is
+    // out. The event names them, so gateways keep the caller's own sockets.
+    const ended = patch.password_hash !== undefined
+      ? await revokeUserSessions(trx, id, 'password_changed', self ? caller.sessionId : undefined)
+      : []
+    await appendEvent(trx, 'updated', row)
+    await appendSessionsRevoked(trx, row, ended)
     return row
   })
   ctx.eventsWritten()

@@ -1,6 +1,6 @@
 import { createHmac, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { Teardown } from '@metadome/testing'
+import type { CapturedLogs, Teardown } from '@metadome/testing'
 import { build, signUp, type Account } from '../helper.js'
 
 // Hand-made tokens for the attack tests: each file builds a token that must be
@@ -33,6 +33,7 @@ export const freshKey = (): KeyObject => generateKeyPairSync('ed25519').privateK
 
 export interface Target {
   app: FastifyInstance
+  logs: CapturedLogs
   victim: Account
   /** The honest token's header and payload, to tamper with. */
   header: Record<string, unknown>
@@ -43,11 +44,12 @@ export interface Target {
 }
 
 export async function target (t: Teardown): Promise<Target> {
-  const { app } = await build(t)
+  const { app, logs } = await build(t)
   const victim = await signUp(app, 'victim')
   const { header, payload } = decode(victim.accessToken)
   return {
     app,
+    logs,
     victim,
     header,
     payload,

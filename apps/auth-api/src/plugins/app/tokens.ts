@@ -46,6 +46,9 @@ export interface TokensOptions {
   ttlSeconds: number
 }
 
+/** The one message of every 401 for a missing or bad token, whatever was wrong with it. */
+const TOKEN_REFUSED = 'the access token is missing, invalid or expired'
+
 /**
  * Access tokens: EdDSA (Ed25519) JWTs with kid, iss, aud, sub, sid and exp.
  * Verification accepts only EdDSA, only our issuer and audience, only a kid
@@ -92,9 +95,11 @@ export default fp(async function tokens (app: FastifyInstance, opts: TokensOptio
       claims = await request.jwtVerify<AccessTokenClaims>()
     } catch (err) {
       // Whatever is wrong with a token (fast-jwt reports some algorithm and
-      // key mismatches as plain errors, without a status), it is a 401.
+      // key mismatches as plain errors, without a status), it is the same
+      // 401: the library's reason would tell a forger which check an attempt
+      // failed, so it goes to the debug log only.
       request.log.debug({ reason: (err as Error).message }, 'access token refused')
-      throw new Unauthorized(`invalid access token: ${(err as Error).message}`)
+      throw new Unauthorized(TOKEN_REFUSED)
     }
     const row = await app.authDb.selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')

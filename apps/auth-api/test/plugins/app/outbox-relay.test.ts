@@ -2,12 +2,13 @@ import t from 'tap'
 import { Value } from 'typebox/value'
 import { UserEvent } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { build, signUp, PASSWORD } from '../../helper.js'
+import { build, signIn, signUp, PASSWORD } from '../../helper.js'
 import { readUsersStream, outboxIds, unpublished, metricValue } from './stream.js'
 
 t.test('every change to a user reaches the USERS stream once, in order, with Nats-Msg-Id = event id and no secret', async (t) => {
   const { app, config } = await build(t)
   const alice = await signUp(app, 'alice', { email: 'alice@example.com' })
+  await signIn(app, 'alice') // a second session, which the password change ends
   await app.inject({ method: 'PATCH', url: `/v1/users/${alice.id}`, headers: alice.auth, payload: { displayName: 'Alice L.' } })
   await app.inject({ method: 'PATCH', url: `/v1/users/${alice.id}`, headers: alice.auth, payload: { password: 'a brand new passphrase', currentPassword: PASSWORD } })
   await app.inject({ method: 'DELETE', url: `/v1/users/${alice.id}`, headers: alice.auth, payload: { currentPassword: 'a brand new passphrase' } })
