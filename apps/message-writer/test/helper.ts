@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
 import { ensureStream, namespace, type Namespace } from '@metadome/nats'
-import { chatRpc, chatStream, chatSubjects, directConversationId, usersStream, userEventSubject, type ChatRpcClient, type StreamMessage, type UserEvent } from '@metadome/contracts'
+import { chatRpc, chatStream, chatSubjects, directConversationId, usersStream, userEventSubject, type ChatRpcClient, type ConversationEvent, type StreamMessage, type UserEvent } from '@metadome/contracts'
 import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
 import { WriterConfig } from '../src/config.js'
 import { buildApp } from '../src/app.js'
@@ -42,6 +42,8 @@ export interface WriterContext {
   start: (env?: Record<string, string>) => Promise<TestWriter>
   /** Publishes a message to CHAT as a gateway does (Nats-Msg-Id = id); resolves with its seq. */
   send: (message: StreamMessage) => Promise<number>
+  /** Publishes a group membership event to CHAT as a gateway does (Nats-Msg-Id = id); resolves with its seq. */
+  conversationEvent: (event: ConversationEvent) => Promise<number>
   /** Publishes a USERS event as auth-api's relay does; resolves with its seq. */
   userEvent: (type: UserEvent['type'], user: UserEvent['user']) => Promise<number>
   /** Rows of chat.messages, ascending seq. */
@@ -90,6 +92,10 @@ export async function createWriterContext (t: Teardown): Promise<WriterContext> 
       const ack = await js.publish(subjects.message(message.conversationId), JSON.stringify(message), { msgID: message.id })
       return ack.seq
     },
+    async conversationEvent (event) {
+      const ack = await js.publish(subjects.conversationEvent(event.conversationId), JSON.stringify(event), { msgID: event.id })
+      return ack.seq
+    },
     async userEvent (type, user) {
       const event: UserEvent = { id: randomUUID(), type, occurredAt: new Date().toISOString(), user }
       const ack = await js.publish(userEventSubject(ns, type), JSON.stringify(event), { msgID: event.id })
@@ -111,4 +117,17 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
 /** A message between two users, as a gateway would publish it. */
 export function directMessage (from: string, to: string, body: Record<string, unknown> = { text: 'hi' }): StreamMessage {
   return { id: randomUUID(), conversationId: directConversationId(from, to), senderId: from, sentAt: new Date().toISOString(), body }
+}
+
+/** A membership event without the fields every event has (id, conversationId, at). */
+export type GroupEventInput = ConversationEvent extends infer E ? E extends ConversationEvent ? Omit<E, 'id' | 'at' | 'conversationId'> : never : never
+
+/** A membership event of a group, as a gateway would publish it. */
+export function groupEvent (conversationId: string, e: GroupEventInput): ConversationEvent {
+  return { ...e, id: randomUUID(), conversationId, at: new Date().toISOString() } as ConversationEvent // the spread of a distributive Omit loses the union
+}
+
+/** A message to a group, as a gateway would publish it. */
+export function groupMessage (conversationId: string, senderId: string, body: Record<string, unknown> = { text: 'hi' }): StreamMessage {
+  return { id: randomUUID(), conversationId, senderId, sentAt: new Date().toISOString(), body }
 }

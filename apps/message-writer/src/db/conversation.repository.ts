@@ -23,13 +23,6 @@ export async function ensureDirectConversations (db: Kysely<ChatDatabase>, conve
     .execute()
 }
 
-/** Which of `ids` exist. */
-export async function existingConversationIds (db: Kysely<ChatDatabase>, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
-  const rows = await db.selectFrom('conversations').select('id').where('id', 'in', ids).execute()
-  return new Set(rows.map((r) => r.id))
-}
-
 export interface ConversationWithMembers extends ConversationRow {
   /** Current members (not left), sorted. */
   members: string[]
@@ -44,6 +37,8 @@ export interface ConversationWithMembers extends ConversationRow {
 export interface ConversationOfUser extends ConversationWithMembers {
   /** Messages from others after the user's read cursor (within their window). */
   unread: number
+  /** The seq of the change that added the user (0 in a direct conversation): they see messages after it. */
+  joined_seq: number
 }
 
 // Each a correlated subquery on the conversation `c`: the newest seq is one
@@ -65,7 +60,7 @@ export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string)
   return await db.selectFrom('members as mb')
     .innerJoin('conversations as c', 'c.id', 'mb.conversation_id')
     .selectAll('c')
-    .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads'), unread.as('unread')])
+    .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads'), unread.as('unread'), 'mb.joined_seq'])
     .where('mb.user_id', '=', userId)
     .where('mb.left_seq', 'is', null)
     .orderBy('last_seq', 'desc')

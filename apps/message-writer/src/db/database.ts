@@ -4,6 +4,8 @@ import type { MemberTable } from './member.table.js'
 import type { MessageTable } from './message.table.js'
 import type { ReadCursorTable } from './read-cursor.table.js'
 import type { ConversationEventTable } from './conversation-event.table.js'
+import type { MemberPeriodTable } from './member-period.table.js'
+import type { DeadLetteredEventTable } from './dead-lettered-event.table.js'
 
 /** The `chat` schema; every table of message-writer, by name. */
 export interface ChatDatabase {
@@ -13,6 +15,8 @@ export interface ChatDatabase {
   messages: MessageTable
   read_cursors: ReadCursorTable
   conversation_events: ConversationEventTable
+  member_periods: MemberPeriodTable
+  dead_lettered_events: DeadLetteredEventTable
 }
 
 export const CHAT_SCHEMA = 'chat'

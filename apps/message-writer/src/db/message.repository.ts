@@ -37,6 +37,13 @@ export async function messageExists (db: Kysely<ChatDatabase>, id: string): Prom
   return (await db.selectFrom('messages').select('seq').where('id', '=', id).executeTakeFirst()) !== undefined
 }
 
+/** Which of these message ids are stored. */
+export async function storedMessageIds (db: Kysely<ChatDatabase>, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const rows = await db.selectFrom('messages').select('id').where('id', 'in', ids).execute()
+  return new Set(rows.map((r) => r.id))
+}
+
 export interface SeqWindow {
   /** The member sees seq > joinedSeq... */
   joinedSeq: number

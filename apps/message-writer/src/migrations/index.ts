@@ -5,6 +5,7 @@ import * as userVersions from './2026-11-24-0003-user-versions.js'
 import * as derivedLastSeq from './2026-11-24-0004-derived-last-seq.js'
 import * as groups from './2026-11-24-0005-groups.js'
 import * as messagesSeqIndex from './2026-12-02-0006-messages-seq-index.js'
+import * as membershipHistory from './2026-12-10-0007-membership-history.js'
 
 // Listed explicitly rather than read from the folder, so the same list works
 // from src/ under tsx and from dist/ in the image. Names sort in run order.
@@ -14,5 +15,6 @@ export const migrations: Migrations = {
   '2026-11-24-0003-user-versions': userVersions,
   '2026-11-24-0004-derived-last-seq': derivedLastSeq,
   '2026-11-24-0005-groups': groups,
-  '2026-12-02-0006-messages-seq-index': messagesSeqIndex
+  '2026-12-02-0006-messages-seq-index': messagesSeqIndex,
+  '2026-12-10-0007-membership-history': membershipHistory
 }

@@ -29,7 +29,7 @@ export function toMessage (row: MessageRow): Message {
   return { id: row.id, conversationId: row.conversation_id, senderId: row.sender_id, seq: row.seq, sentAt: row.sent_at.toISOString(), body: row.body }
 }
 
-export function toConversation (row: ConversationWithMembers & { unread?: number }): Conversation {
+export function toConversation (row: ConversationWithMembers & { unread?: number, joined_seq?: number }): Conversation {
   return {
     id: row.id,
     kind: row.kind,
@@ -39,6 +39,8 @@ export function toConversation (row: ConversationWithMembers & { unread?: number
     lastSeq: Number(row.last_seq),
     ...(row.kind === 'group' ? { roles: row.roles } : {}),
     ...(row.unread === undefined ? {} : { unread: row.unread }),
+    // In the caller's list: a group member sees messages after it only.
+    ...(row.kind === 'group' && row.joined_seq !== undefined ? { joinedSeq: Number(row.joined_seq) } : {}),
     reads: Object.fromEntries(Object.entries(row.reads).map(([k, v]) => [k, Number(v)]))
   }
 }

@@ -4,8 +4,8 @@ import type { Consumer, JsMsg } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import type { ChatDatabase } from '../db/database.js'
-import { insertMessages, messageExists } from '../db/message.repository.js'
-import { ensureDirectConversations, existingConversationIds, type NewDirectConversation } from '../db/conversation.repository.js'
+import { insertMessages, messageExists, storedMessageIds } from '../db/message.repository.js'
+import { ensureDirectConversations, type NewDirectConversation } from '../db/conversation.repository.js'
 import { chatDecoder, type ChatMessage, type Poison } from './decode-chat.js'
 import { ConsumeLoop, retryDelayMs } from './consume-loop.js'
 import type { DeadLetterPublisher } from './dead-letter.js'
@@ -13,7 +13,8 @@ import type { WriterMetrics } from './metrics.js'
 import { classifyDbError } from './db-errors.js'
 import { groupEventDecoder } from './decode-group-event.js'
 import { GroupRefusal, nextState } from './group-state.js'
-import { eventApplied, loadGroup, storeGroupEvent } from '../db/group.repository.js'
+import { eventApplied, loadGroup, recordDeadLetteredEvent, storeGroupEvent } from '../db/group.repository.js'
+import { membershipVerdicts, type NextGroupEvent, type Verdict } from './membership.js'
 import type { ConversationEvent } from '@metadome/contracts'
 
 export interface ChatWriterOptions {
@@ -28,6 +29,8 @@ export interface ChatWriterOptions {
   batchesInFlight: number
   /** GROUP_MAX_MEMBERS: an event that would make a group larger is refused. */
   groupMaxMembers: number
+  /** Finds a group's events in CHAT, so that a message waits for those not applied yet (membership.ts). */
+  nextGroupEvent: NextGroupEvent
 }
 
 /** What one batch did; emitted as `batch` once every message of it is settled. */
@@ -45,9 +48,9 @@ export interface BatchReport {
   lagsMs: number[]
 }
 
-/** A group message whose conversation is not stored yet is retried this many deliveries before it is dead-lettered. */
-const UNKNOWN_CONVERSATION_DELIVERIES = 5
-/** Conversation ids a process remembers as existing; past this it forgets them all and asks again. */
+/** A refused membership event is retried this many deliveries before it is dead-lettered (an earlier change may still be committing). */
+const REFUSED_EVENT_DELIVERIES = 5
+/** Direct conversation ids a process remembers as existing; past this it forgets them all and asks again. */
 const KNOWN_CONVERSATIONS_MAX = 100_000
 
 interface Entry { msg: JsMsg, message: ChatMessage }
@@ -56,20 +59,24 @@ interface EventEntry { msg: JsMsg, event: ConversationEvent, seq: number }
 const bySeq = (a: Entry, b: Entry): number => a.message.seq - b.message.seq
 
 /**
- * The CHAT side of message-writer. Each batch is one transaction: direct
- * conversations and their members are created with their first message,
- * and messages are inserted with ON CONFLICT (id) DO NOTHING (a redelivery,
- * or another replica holding the same message, changes nothing); every
- * message is acked only after the commit. A database outage
- * naks the batch with backoff. An entry that can never be stored is
- * dead-lettered (published with its reason, then terminated), never dropped.
- * Every path settles every message: nothing waits for ack_wait but a crash.
+ * The CHAT side of message-writer. A batch's membership events are applied
+ * first, one transaction each. Its group messages are then admitted only if
+ * their sender was a member at their seq (membership.ts: one query and one
+ * stream lookup per group, waiting for earlier events not applied yet).
+ * Then the messages are one transaction: direct conversations and their
+ * members are created with their first message, and messages are inserted
+ * with ON CONFLICT (id) DO NOTHING (a redelivery, or another replica holding
+ * the same message, changes nothing); every message is acked only after the
+ * commit. A database outage naks the batch with backoff. An entry that can
+ * never be stored is dead-lettered (published with its reason, then
+ * terminated), never dropped. Every path settles every message: nothing
+ * waits for ack_wait but a crash.
  */
 export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
   private readonly loop: ConsumeLoop
   private readonly decode: ReturnType<typeof chatDecoder>
   private readonly events: ReturnType<typeof groupEventDecoder>
-  /** Conversations known to exist, so most batches skip creating them. */
+  /** Direct conversations known to exist, so most batches skip creating them. */
   private readonly known = new Set<string>()
 
   constructor (private readonly opts: ChatWriterOptions) {
@@ -100,14 +107,15 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
       if (msg.subject.startsWith(this.events.prefix)) {
         const e = this.events.decode(msg.subject, msg.data)
         if (e.ok) events.push({ msg, event: e.event, seq: msg.info.streamSequence })
-        else await this.deadLetter(msg, e.poison, report)
+        else await this.deadLetterEvent(msg, e.poison, report)
         continue
       }
       const d = this.decode(msg.subject, msg.data, msg.info.streamSequence)
       if (d.ok) valid.push({ msg, message: d.message })
       else await this.deadLetter(msg, d.poison, report)
     }
-    // Membership first: a group created in this batch exists for its messages.
+    // Events first: the batch's messages are checked against the state after
+    // them, rather than waiting for them.
     for (const e of events.sort((a, b) => a.seq - b.seq)) await this.applyEvent(e, report)
     await this.store(valid, report)
 
@@ -123,12 +131,70 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
     this.emit('batch', report)
   }
 
-  /**
-   * Stores valid entries in one transaction. If PostgreSQL rejects the data
-   * itself rather than failing as a service, stores them one at a time so
-   * that only the offending entry is dead-lettered.
-   */
+  /** Stores the valid entries of a batch whose senders may send there. */
   private async store (entries: Entry[], report: BatchReport): Promise<void> {
+    await this.insert(await this.admit(entries, report), report)
+  }
+
+  /**
+   * The entries that may be stored: direct ones (checked by the decoder) and
+   * group ones whose sender was a member at their seq. Settles the others: a
+   * message whose group has an earlier event not applied yet waits (nak); a
+   * refused one is dead-lettered, unless its id is stored already (a
+   * redelivery of a message stored before its window was recorded), which is
+   * acked as a duplicate.
+   */
+  private async admit (entries: Entry[], report: BatchReport): Promise<Entry[]> {
+    const group = entries.filter((e) => e.message.direct === undefined)
+    if (group.length === 0) return entries
+    let verdicts: Map<number, Verdict>
+    try {
+      verdicts = await membershipVerdicts(this.opts.db, this.opts.nextGroupEvent, group.map((e) => e.message))
+    } catch (err) {
+      this.opts.log.error({ err, messages: group.length }, 'could not check the senders of group messages; they will be delivered again')
+      this.opts.metrics.writeErrors.inc({ stream: 'chat' })
+      for (const e of group) this.retry(e.msg, report)
+      return entries.filter((e) => e.message.direct !== undefined)
+    }
+    const admitted: Entry[] = []
+    const refused: Array<{ entry: Entry, verdict: Verdict }> = []
+    for (const e of entries) {
+      // Every group message has a verdict; were one missing, waiting is the safe reading.
+      const verdict = e.message.direct === undefined ? verdicts.get(e.message.seq) ?? 'wait' : 'member'
+      if (verdict === 'member') admitted.push(e)
+      else if (verdict === 'wait') this.retry(e.msg, report)
+      else refused.push({ entry: e, verdict })
+    }
+    if (refused.length === 0) return admitted
+
+    let stored: Set<string>
+    try {
+      stored = await storedMessageIds(this.opts.db, refused.map((r) => r.entry.message.id))
+    } catch (err) {
+      this.opts.log.error({ err, messages: refused.length }, 'could not check whether refused messages are stored; they will be delivered again')
+      this.opts.metrics.writeErrors.inc({ stream: 'chat' })
+      for (const r of refused) this.retry(r.entry.msg, report)
+      return admitted
+    }
+    for (const { entry: { msg, message: m }, verdict } of refused) {
+      if (stored.has(m.id)) {
+        msg.ack()
+        report.duplicates++
+      } else if (verdict === 'no_such_group') {
+        await this.deadLetter(msg, { category: 'unknown_conversation', reason: `conversation ${m.conversationId} does not exist` }, report)
+      } else {
+        await this.deadLetter(msg, { category: 'not_a_member', reason: `sender ${m.senderId} was not a member of ${m.conversationId} at seq ${m.seq}` }, report)
+      }
+    }
+    return admitted
+  }
+
+  /**
+   * Stores entries in one transaction. If PostgreSQL rejects the data itself
+   * rather than failing as a service, stores them one at a time so that only
+   * the offending entry is dead-lettered.
+   */
+  private async insert (entries: Entry[], report: BatchReport): Promise<void> {
     if (entries.length === 0) return
     // The same id twice in one batch (a resend after the duplicate window):
     // the lowest seq is stored, the others are acked as duplicates.
@@ -139,7 +205,7 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
       else first.set(e.message.id, e)
     }
     const unique = [...first.values()]
-    let result: Awaited<ReturnType<ChatWriter['transaction']>>
+    let result: { insertedSeqs: number[] }
     try {
       result = await this.transaction(unique)
     } catch (err) {
@@ -149,7 +215,7 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
 
     const now = Date.now()
     const inserted = new Set(result.insertedSeqs)
-    for (const e of result.stored) {
+    for (const e of unique) {
       e.msg.ack()
       if (inserted.has(e.message.seq)) {
         report.stored++
@@ -157,18 +223,11 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
       } else {
         report.duplicates++
       }
-      this.remember(e.message.conversationId)
+      if (e.message.direct !== undefined) this.remember(e.message.conversationId)
     }
     for (const e of repeats) {
       e.msg.ack()
       report.duplicates++
-    }
-    for (const e of result.waiting) {
-      if (e.msg.info.deliveryCount >= UNKNOWN_CONVERSATION_DELIVERIES) {
-        await this.deadLetter(e.msg, { category: 'unknown_conversation', reason: `conversation ${e.message.conversationId} does not exist` }, report)
-      } else {
-        this.retry(e.msg, report)
-      }
     }
   }
 
@@ -176,7 +235,7 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
     const kind = classifyDbError(err)
     if (kind === 'data' && entries.length > 1) {
       this.opts.log.warn({ err, messages: entries.length }, 'the database rejected a batch; storing its messages one at a time')
-      for (const e of [...entries].sort(bySeq)) await this.store([e], report)
+      for (const e of [...entries].sort(bySeq)) await this.insert([e], report)
       return
     }
     const [only] = unique
@@ -206,35 +265,23 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
 
   /**
    * One transaction; run again at once (up to three times) when PostgreSQL
-   * aborted it for a deadlock or a serialization failure.
+   * aborted it for a deadlock or a serialization failure. Group messages
+   * reach it admitted, so their group exists.
    */
-  private async transaction (entries: Entry[]): Promise<{ stored: Entry[], waiting: Entry[], insertedSeqs: number[] }> {
+  private async transaction (entries: Entry[]): Promise<{ insertedSeqs: number[] }> {
     for (let attempt = 1; ; attempt++) {
       const direct = new Map<string, NewDirectConversation>()
-      const groups = new Set<string>()
       for (const { message: m } of entries) {
-        if (this.known.has(m.conversationId)) continue
-        if (m.direct === undefined) groups.add(m.conversationId)
-        else if (!direct.has(m.conversationId)) direct.set(m.conversationId, { id: m.conversationId, createdAt: m.sentAt, members: [...new Set(m.direct)] })
+        if (m.direct === undefined || this.known.has(m.conversationId) || direct.has(m.conversationId)) continue
+        direct.set(m.conversationId, { id: m.conversationId, createdAt: m.sentAt, members: [...new Set(m.direct)] })
       }
       try {
         // The usual batch, all conversations known: one INSERT statement,
         // atomic on its own, without BEGIN and COMMIT round trips.
-        if (direct.size === 0 && groups.size === 0) {
-          return { stored: entries, waiting: [], insertedSeqs: await insertMessages(this.opts.db, entries.map((e) => e.message)) }
-        }
+        if (direct.size === 0) return { insertedSeqs: await insertMessages(this.opts.db, entries.map((e) => e.message)) }
         return await this.opts.db.transaction().execute(async (trx) => {
           await ensureDirectConversations(trx, [...direct.values()].sort((a, b) => a.id < b.id ? -1 : 1))
-
-          // Groups are created by membership events in the same stream
-          // (issue 5), which another replica may still be committing: a
-          // message for a group not stored yet waits for it.
-          const existing = await existingConversationIds(trx, [...groups])
-          const waiting = entries.filter((e) => groups.has(e.message.conversationId) && !existing.has(e.message.conversationId))
-          const stored = waiting.length === 0 ? entries : entries.filter((e) => !waiting.includes(e))
-
-          const insertedSeqs = await insertMessages(trx, stored.map((e) => e.message))
-          return { stored, waiting, insertedSeqs }
+          return { insertedSeqs: await insertMessages(trx, entries.map((e) => e.message)) }
         })
       } catch (err) {
         if (attempt < 3 && classifyDbError(err) === 'conflict') continue
@@ -249,7 +296,8 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
    * before publishing may have raced another change). A refused event is
    * tried again a few deliveries (an earlier event of the same group may be
    * in another batch still being committed), then dead-lettered with the
-   * reason. A redelivered event is acked as a duplicate.
+   * reason and recorded as settled. A redelivered event is acked as a
+   * duplicate.
    */
   private async applyEvent (e: EventEntry, report: BatchReport): Promise<void> {
     const { event, seq } = e
@@ -270,8 +318,8 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
       }
     } catch (err) {
       if (err instanceof GroupRefusal) {
-        if (e.msg.info.deliveryCount >= UNKNOWN_CONVERSATION_DELIVERIES) {
-          await this.deadLetter(e.msg, { category: 'refused', reason: `${event.type} refused (${err.code}): ${err.message}` }, report)
+        if (e.msg.info.deliveryCount >= REFUSED_EVENT_DELIVERIES) {
+          await this.deadLetterEvent(e.msg, { category: 'refused', reason: `${event.type} refused (${err.code}): ${err.message}` }, report)
         } else {
           this.retry(e.msg, report)
         }
@@ -294,16 +342,36 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
   }
 
   /**
-   * Publishes the entry with its reason to the dead-letter subject (stored in
-   * DEADLETTER), then terminates it. If that publish fails the entry is
-   * nak'ed instead, so it is not lost: it comes back and is tried again.
+   * Dead-letters an entry of a group's event subject, and records it as
+   * settled before terminating it: the group's later messages wait for
+   * every earlier event that is neither applied nor recorded so.
    */
-  private async deadLetter (msg: JsMsg, poison: Poison, report: BatchReport): Promise<void> {
+  private async deadLetterEvent (msg: JsMsg, poison: Poison, report: BatchReport): Promise<void> {
+    const conversationId = msg.subject.slice(this.events.prefix.length)
+    await this.deadLetter(msg, poison, report, async () => {
+      await recordDeadLetteredEvent(this.opts.db, msg.info.streamSequence, conversationId, poison.category)
+    })
+  }
+
+  /**
+   * Publishes the entry with its reason to the dead-letter subject (stored in
+   * DEADLETTER), runs `settle` if given, then terminates it. If either fails
+   * the entry is nak'ed instead, so it is not lost: it comes back and is
+   * tried again (the dead letter's message id keeps one copy).
+   */
+  private async deadLetter (msg: JsMsg, poison: Poison, report: BatchReport, settle?: () => Promise<void>): Promise<void> {
     const seq = msg.info.streamSequence
     try {
       await this.opts.deadLetter({ stream: 'chat', subject: msg.subject, seq, data: msg.data }, poison.reason)
     } catch (err) {
       this.opts.log.error({ err, seq, subject: msg.subject }, 'could not publish a dead letter; the message will be delivered again')
+      this.retry(msg, report)
+      return
+    }
+    try {
+      await settle?.()
+    } catch (err) {
+      this.opts.log.error({ err, seq, subject: msg.subject }, 'could not record a dead-lettered event; it will be delivered again')
       this.retry(msg, report)
       return
     }

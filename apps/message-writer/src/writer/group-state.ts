@@ -21,6 +21,15 @@ export class GroupRefusal extends Error {
 const manages = (role: GroupRole | undefined): boolean => role === 'owner' || role === 'admin'
 
 /**
+ * PostgreSQL's text holds no U+0000, which the schema allows: a title with
+ * one would pass the check before publishing and then fail to apply on every
+ * delivery, holding up the stream. Refused here, so both refuse it.
+ */
+function checkTitle (title: string): void {
+  if (title.includes('\u0000')) throw new GroupRefusal('bad_request', 'a title cannot contain U+0000')
+}
+
+/**
  * The group after `event` (stored at `seq`), or a GroupRefusal. Pure, so the
  * RPC check before publishing and the writer applying the stored event
  * decide alike. Rules: the owner and admins add, remove and rename; an admin
@@ -30,6 +39,7 @@ const manages = (role: GroupRole | undefined): boolean => role === 'owner' || ro
  */
 export function nextState (state: GroupState | undefined, event: ConversationEvent, seq: number, maxMembers: number): GroupState {
   if (event.type === 'created') {
+    checkTitle(event.title)
     if (state !== undefined) throw new GroupRefusal('bad_request', 'a conversation with this id exists')
     const members = new Map<string, { role: GroupRole, joinedSeq: number }>()
     for (const m of event.members) {
@@ -67,6 +77,7 @@ export function nextState (state: GroupState | undefined, event: ConversationEve
       return handOver(next)
     case 'renamed':
       if (!manages(actor.role)) throw new GroupRefusal('forbidden', 'only the owner and admins rename a group')
+      checkTitle(event.title)
       next.title = event.title
       return next
     case 'role_changed': {

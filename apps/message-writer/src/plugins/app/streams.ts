@@ -6,6 +6,7 @@ import { ensureConsumer, ensureStream } from '@metadome/nats'
 import { chatStream, usersStream } from '@metadome/contracts'
 import { deadLetterPublisher, deadLetterStream, type DeadLetterPublisher } from '../../writer/dead-letter.js'
 import { storedThroughReader } from '../../writer/position.js'
+import { nextGroupEventReader, type NextGroupEvent } from '../../writer/membership.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,8 @@ declare module 'fastify' {
       deadLetter: DeadLetterPublisher
       /** The CHAT seq at and below which everything is stored (the writer consumer's ack floor). */
       storedThrough: () => Promise<number>
+      /** A group's first event in CHAT at or after a seq. */
+      nextGroupEvent: NextGroupEvent
     }
   }
 }
@@ -59,6 +62,7 @@ export default fp(async function streams (app: FastifyInstance, opts: StreamsOpt
     chat: await js.consumers.get(chat.name, ns.consumer('writer')),
     users: await js.consumers.get(users.name, ns.consumer('writer_users')),
     deadLetter: deadLetterPublisher(js, ns),
-    storedThrough: storedThroughReader(jsm, chat.name, ns.consumer('writer'))
+    storedThrough: storedThroughReader(jsm, chat.name, ns.consumer('writer')),
+    nextGroupEvent: nextGroupEventReader(jsm, chat.name, ns)
   })
 }, { name: 'writer-streams', dependencies: ['metadome-nats'] })

@@ -24,7 +24,7 @@ export interface WritersOptions {
  * batches in flight commit and their acks go out first.
  */
 export default fp(async function writers (app: FastifyInstance, opts: WritersOptions) {
-  const { chat, users, deadLetter } = app.writerStreams
+  const { chat, users, deadLetter, nextGroupEvent } = app.writerStreams
   const chatWriter = new ChatWriter({
     db: app.chatDb,
     consumer: chat,
@@ -35,7 +35,8 @@ export default fp(async function writers (app: FastifyInstance, opts: WritersOpt
     batchSize: opts.batchSize,
     batchWaitMs: opts.batchWaitMs,
     batchesInFlight: opts.batchesInFlight,
-    groupMaxMembers: opts.groupMaxMembers
+    groupMaxMembers: opts.groupMaxMembers,
+    nextGroupEvent
   })
   const usersWriter = new UsersWriter({
     db: app.chatDb,
