@@ -53,12 +53,10 @@ export function runSession (socket: WebSocket, authorization: string | undefined
 
   deps.registry.add(conn)
   socket.on('message', onMessage)
-  socket.on('pong', () => { conn.alive = true })
   socket.on('close', () => {
-    conn.closed = true
     clearTimeout(timer)
     deps.registry.delete(conn)
-    hub.detach(conn)
+    if (conn.isAuthenticated()) hub.detach(conn)
   })
   const timer = setTimeout(() => {
     if (state === 'auth') conn.close(CloseCode.authTimeout, 'no auth frame in time')
@@ -155,7 +153,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
       return
     }
     clearTimeout(timer)
-    if (conn.closed) return
+    if (conn.closed || !conn.isAuthenticated()) return
     try {
       await hub.attach(conn, () => {
         state = 'ready'
@@ -172,7 +170,9 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   }
 
   async function dispatch (frame: ClientFrame): Promise<void> {
-    const userId = conn.userId as string
+    // Frames are dispatched only once the socket is ready, so it has a user.
+    if (!conn.isAuthenticated()) return
+    const userId = conn.userId
     const ref = frame.ref
     try {
       switch (frame.type) {
@@ -185,8 +185,8 @@ export function runSession (socket: WebSocket, authorization: string | undefined
         case 'send': {
           const ack = await chat.send(userId, frame, {
             bodyChecked: true,
-            beforePublish: (id) => { conn.markOwn(id) },
-            notComing: (id) => { conn.forgetOwn(id) }
+            beforePublish: (id) => { conn.delivery.markOwn(id) },
+            notComing: (id) => { conn.delivery.forgetOwn(id) }
           })
           conn.send(withRef({ type: 'ack', ...ack }, ref))
           return

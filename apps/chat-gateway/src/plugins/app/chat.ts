@@ -90,11 +90,11 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
           // Those sessions only (a logout, a device signed out): the user's other sessions stay.
           const ended = new Set(event.sessionIds)
           revocations.endSessions(event.sessionIds)
-          hub.closeUser(userId, CloseCode.forbidden, 'session ended', (conn) => conn.sessionId !== undefined && ended.has(conn.sessionId))
+          hub.closeUser(userId, CloseCode.forbidden, 'session ended', (conn) => ended.has(conn.identity.sessionId))
         } else {
           const at = Date.parse(event.occurredAt)
           revocations.revoke(userId, at)
-          hub.closeUser(userId, CloseCode.forbidden, 'sessions revoked', (conn) => conn.tokenIssuedAt <= Math.floor(at / 1000))
+          hub.closeUser(userId, CloseCode.forbidden, 'sessions revoked', (conn) => conn.identity.issuedAt <= Math.floor(at / 1000))
         }
       }
     }
@@ -108,8 +108,10 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const expiries = setInterval(() => {
     const now = Date.now() / 1000
     for (const conn of chat.registry) {
-      if (conn.tokenExpiresAt + graceSeconds < now) conn.close(CloseCode.unauthorized, 'token expired')
-      else if (conn.userId !== undefined && conn.sessionId !== undefined && revocations.refuses(conn.userId, conn.sessionId, conn.tokenIssuedAt)) conn.close(CloseCode.forbidden, 'session ended')
+      const token = conn.identity
+      if (token === undefined) continue
+      if (token.expiresAt + graceSeconds < now) conn.close(CloseCode.unauthorized, 'token expired')
+      else if (revocations.refuses(token.userId, token.sessionId, token.issuedAt)) conn.close(CloseCode.forbidden, 'session ended')
     }
   }, Math.min(1_000, config.WS_TOKEN_GRACE_MS))
   expiries.unref()
