@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createLogger, type Logger } from '@metadome/logger'
 import { errorHandler, metrics, health } from '@metadome/service'
 import { natsPlugin, pingNats } from '@metadome/nats'
@@ -28,6 +28,15 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
     // A 64 KiB body plus the envelope; beyond, 413 too_large.
     bodyLimit: 2 * MAX_BODY_BYTES
   }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // REST requests are checked by TypeBox itself, against the schemas of
+  // libs/contracts that also check the WebSocket frames: unknown properties
+  // are a 400 bad_request (Fastify's default Ajv would drop them silently,
+  // DESIGN.md says they are rejected), bodies are never coerced, and query
+  // strings and path parameters are converted from text. TypeBox's own
+  // formats (uuid, date-time) are kept, the ones the frame reader uses, rather
+  // than registerAjvFormats(): Ajv's uuid also takes a "urn:uuid:" prefix.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   await app.register(swaggerPlugin)
   await app.register(errorHandler)
