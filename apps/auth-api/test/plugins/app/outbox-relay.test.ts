@@ -34,9 +34,19 @@ t.test('every change to a user reaches the USERS stream once, in order, with Nat
   t.equal(metricValue(metrics, /^auth_outbox_publish_lag_seconds_count\{app="auth-api"\} (\S+)$/m), 5)
 })
 
-t.test('the relay stops cleanly when the app closes, with events still to publish', async (t) => {
-  const { app } = await build(t)
+t.test('the relay stops cleanly when the app closes with events still to publish, and the next start publishes them', async (t) => {
+  const { app, config } = await build(t)
   await signUp(app, 'alice')
+  const ids = await outboxIds(app)
   await app.close()
-  t.pass('closed without hanging or throwing')
+  // Whatever the closing relay did not publish is still in the outbox, not lost.
+  const published = (await readUsersStream(config.NATS_URL, config.NATS_NAMESPACE)).map((s) => s.event.id)
+  const again = await build(t, { DATABASE_URL: config.DATABASE_URL, NATS_NAMESPACE: config.NATS_NAMESPACE })
+  const pending = await unpublished(again.app)
+  t.equal(published.length + pending, ids.length, 'each event is published or still pending')
+  const stored = await until(async () => {
+    const s = await readUsersStream(config.NATS_URL, config.NATS_NAMESPACE)
+    return s.length >= ids.length ? s : undefined
+  }, 10_000, 'the next start to publish the rest')
+  t.same(stored.map((s) => s.event.id), ids, 'all of them, once, in order')
 })
