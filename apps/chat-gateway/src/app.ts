@@ -1,11 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify'
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
-import { errorHandler, metrics, health } from '@metadome/service'
-import { natsPlugin, pingNats } from '@metadome/nats'
+import { createService, openapi } from '@metadome/service'
 import { MAX_BODY_BYTES } from '@metadome/contracts'
 import type { GatewayConfig } from './config.js'
-import { swaggerPlugin } from './plugins/external/swagger.js'
+import { asyncApiRoutes } from './plugins/external/asyncapi.js'
 import { websocketPlugin } from './plugins/external/websocket.js'
 import { chatPlugin } from './plugins/app/chat.js'
 import { authenticatePlugin } from './plugins/app/authenticate.js'
@@ -22,35 +20,25 @@ export interface BuildOptions {
  * everything beyond token verification comes over NATS (DESIGN.md).
  */
 export async function buildApp (config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const logger: FastifyBaseLogger = options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT })
-  const app = Fastify({
-    loggerInstance: logger,
+  return await createService({
+    name: 'chat-gateway',
+    logger: options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     // A 64 KiB body plus the envelope; beyond, 413 too_large.
-    bodyLimit: 2 * MAX_BODY_BYTES
-  }).withTypeProvider<TypeBoxTypeProvider>()
-
-  // REST requests are checked by TypeBox itself, against the schemas of
-  // libs/contracts that also check the WebSocket frames: unknown properties
-  // are a 400 bad_request (Fastify's default Ajv would drop them silently,
-  // DESIGN.md says they are rejected), bodies are never coerced, and query
-  // strings and path parameters are converted from text. TypeBox's own
-  // formats (uuid, date-time) are kept, the ones the frame reader uses, rather
-  // than registerAjvFormats(): Ajv's uuid also takes a "urn:uuid:" prefix.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler)
-
-  await app.register(swaggerPlugin)
-  await app.register(errorHandler)
-  await app.register(metrics, { app: 'chat-gateway' })
-  await app.register(natsPlugin, { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, name: 'chat-gateway', noAsyncTraces: true })
-  await app.register(health, {
-    checks: {
-      nats: async () => { await pingNats(app.nats.nc) }
-    }
+    bodyLimit: 2 * MAX_BODY_BYTES,
+    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, noAsyncTraces: true }
+  }, async (app) => {
+    // The REST routes' OpenAPI document; the WebSocket frames and NATS
+    // subjects are in the AsyncAPI one, at /asyncapi.
+    await app.register(openapi, {
+      title: 'metadome chat-gateway',
+      description: 'REST side of the chat gateway. Errors are `{ "error": { "code", "message" } }`. The WebSocket contract (`GET /v1/ws`) and the NATS subjects are in the AsyncAPI document: /asyncapi.json, browsable at /asyncapi.',
+      version: '1'
+    })
+    await app.register(asyncApiRoutes)
+    await app.register(chatPlugin, { config })
+    await app.register(websocketPlugin, { maxPayload: config.WS_MAX_PAYLOAD_BYTES })
+    await app.register(authenticatePlugin)
+    await app.register(wsRoutes, { config })
+    await app.register(conversationRoutes)
   })
-  await app.register(chatPlugin, { config })
-  await app.register(websocketPlugin, { maxPayload: config.WS_MAX_PAYLOAD_BYTES })
-  await app.register(authenticatePlugin)
-  await app.register(wsRoutes, { config })
-  await app.register(conversationRoutes)
-  return app
 }

@@ -3,6 +3,7 @@
 // Crypto refusals keep the E2eeError code of @metadome/e2ee (account_key_changed,
 // bad_signature, …) so that one switch covers both.
 
+import type { ContractErrorCode } from '@metadome/contracts'
 import type { E2eeErrorCode } from '@metadome/e2ee'
 
 export type ChatClientErrorCode =
@@ -24,8 +25,8 @@ export type ChatClientErrorCode =
   | 'closed'
   /** No answer in time. */
   | 'timeout'
-  /** REST and WebSocket error codes of the servers (DESIGN.md). */
-  | 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'rate_limited' | 'unavailable'
+  /** REST and WebSocket error codes of the servers (DESIGN.md, libs/contracts errors.ts). */
+  | ContractErrorCode
   /** Anything else a server said, with its status. */
   | 'server_error'
   | E2eeErrorCode

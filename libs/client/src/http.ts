@@ -1,14 +1,14 @@
-import type { ErrorResponse } from '@metadome/contracts'
+import { CODE_OF_STATUS, ContractErrorCode, isErrorCodeOf, type ErrorResponse } from '@metadome/contracts'
 import { ChatClientError, type ChatClientErrorCode } from './errors.js'
 
 // JSON over fetch (global in Node 20 and in browsers), errors mapped to
-// ChatClientError: a server's `{ error: { code, message } }` keeps its code,
-// a connection that never got an answer is `unreachable`.
+// ChatClientError: a server's `{ error: { code, message } }` keeps its code
+// when it is one the SDK knows (the contract's, and auth-api's
+// `invalid_credentials`), else the status decides; a connection that never
+// got an answer is `unreachable`.
 
-const KNOWN_CODES = new Set<string>(['bad_request', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'too_large', 'rate_limited', 'unavailable', 'invalid_credentials'])
-
-const BY_STATUS: Record<number, ChatClientErrorCode> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 413: 'too_large', 429: 'rate_limited', 503: 'unavailable'
+function knownCode (code: string): ChatClientErrorCode | undefined {
+  return isErrorCodeOf(ContractErrorCode, code) || code === 'invalid_credentials' ? code : undefined
 }
 
 export interface HttpRequest {
@@ -30,12 +30,12 @@ export async function httpJson<T> (req: HttpRequest): Promise<T> {
   }
   const text = await res.text()
   if (res.ok) return (text === '' ? undefined : JSON.parse(text)) as T
-  let code: ChatClientErrorCode = BY_STATUS[res.status] ?? 'server_error'
+  let code: ChatClientErrorCode = CODE_OF_STATUS[res.status] ?? 'server_error'
   let message = `${req.method} ${new URL(req.url).pathname}: HTTP ${res.status}`
   try {
     const body = JSON.parse(text) as Partial<ErrorResponse>
     const serverCode = body.error?.code?.toLowerCase()
-    if (serverCode !== undefined && KNOWN_CODES.has(serverCode)) code = serverCode as ChatClientErrorCode
+    code = (serverCode === undefined ? undefined : knownCode(serverCode)) ?? code
     if (typeof body.error?.message === 'string') message = body.error.message
   } catch {
     // Not our JSON (a proxy's page): the status decides.

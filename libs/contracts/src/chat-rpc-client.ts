@@ -1,6 +1,7 @@
 import type { Namespace } from '@metadome/nats'
 import { chatSubjects } from './chat.js'
-import type { ChatRpcErrorCode, ChatRpcMethod, ChatRpcRequest, ChatRpcResult } from './chat-rpc.js'
+import { ChatRpcErrorCode, type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult } from './chat-rpc.js'
+import { isErrorCodeOf } from './errors.js'
 
 /**
  * The part of a NATS connection the client needs. A structural type, so this
@@ -27,8 +28,6 @@ export interface ChatRpcCallOptions {
 export interface ChatRpcClient {
   call: <M extends ChatRpcMethod>(method: M, request: ChatRpcRequest<M>, options?: ChatRpcCallOptions) => Promise<ChatRpcResult<M>>
 }
-
-const KNOWN_CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable'])
 
 /**
  * Calls message-writer over NATS: `await chatRpc(nc, ns).call('users.get', { userId })`.
@@ -61,7 +60,7 @@ export function chatRpc (nc: RpcConnection, ns: Namespace, defaults: ChatRpcCall
           return e.result as ChatRpcResult<typeof method>
         }
         if (e.ok === false && typeof e.error?.code === 'string') {
-          const code = KNOWN_CODES.has(e.error.code) ? e.error.code as ChatRpcErrorCode : 'unavailable'
+          const code = isErrorCodeOf(ChatRpcErrorCode, e.error.code) ? e.error.code : 'unavailable'
           throw new ChatRpcError(code, typeof e.error.message === 'string' ? e.error.message : e.error.code, method)
         }
       }

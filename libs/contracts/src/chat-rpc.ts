@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox'
 import { Conversation, ConversationEvent, ConversationId, Message } from './chat.js'
+import { errorCodes } from './errors.js'
 
 // NATS request/reply between chat-gateway and message-writer (DESIGN.md
 // "The shape"). Each method is one subject, `<ns>.rpc.<method>`
@@ -19,14 +20,12 @@ import { Conversation, ConversationEvent, ConversationId, Message } from './chat
 const UserId = Type.String({ format: 'uuid' })
 const Seq = Type.Integer({ minimum: 0, description: 'a CHAT stream sequence; 0 means "before everything"' })
 
-/** The codes a method can fail with (DESIGN.md "Error codes"). */
-export const ChatRpcErrorCode = Type.Union([
-  Type.Literal('bad_request'),
-  Type.Literal('forbidden'),
-  Type.Literal('not_found'),
-  Type.Literal('too_large'),
-  Type.Literal('unavailable')
-])
+/**
+ * The codes a method can fail with (DESIGN.md "Error codes"): what a
+ * request may be refused for, and `unavailable` for everything else (no
+ * writer answered, or it failed).
+ */
+export const ChatRpcErrorCode = errorCodes('bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable')
 export type ChatRpcErrorCode = Static<typeof ChatRpcErrorCode>
 
 export const ChatRpcErrorBody = Type.Object({

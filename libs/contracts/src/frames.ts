@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox'
 import { Body, ConversationId, Conversation, Message, GroupRole, GROUP_TITLE_MAX } from './chat.js'
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
+import { errorCodes } from './errors.js'
 
 // WebSocket frames (client to gateway and gateway to client) and the
 // chat-gateway REST bodies: DESIGN.md "WebSocket contract" and "REST contract
@@ -17,15 +18,8 @@ export const Ref = Type.Union([Type.String({ maxLength: 128 }), Type.Integer()],
 })
 export type Ref = Static<typeof Ref>
 
-export const ErrorCode = Type.Union([
-  Type.Literal('bad_request'),
-  Type.Literal('unauthorized'),
-  Type.Literal('forbidden'),
-  Type.Literal('not_found'),
-  Type.Literal('too_large'),
-  Type.Literal('rate_limited'),
-  Type.Literal('unavailable')
-])
+/** The codes of an `error` frame: the generic ones but `conflict` (DESIGN.md "WebSocket contract"). */
+export const ErrorCode = errorCodes('bad_request', 'unauthorized', 'forbidden', 'not_found', 'too_large', 'rate_limited', 'unavailable')
 export type ErrorCode = Static<typeof ErrorCode>
 
 export const ReceiptKind = Type.Union([Type.Literal('delivered'), Type.Literal('read')])

@@ -1,4 +1,4 @@
-export { ErrorResponse } from './errors.js'
+export { ErrorResponse, ContractErrorCode, ERROR_STATUS, CODE_OF_STATUS, errorCodes, isErrorCodeOf, type ErrorCodes } from './errors.js'
 export { UserEvent, UserEventType } from './events.js'
 export { usersStream, userEventSubject, chatStream } from './streams.js'
 export { Device, DeviceList, SignedDeviceList, PublishKeysBody, DEVICE_LIST_CONTEXT } from './keys.js'

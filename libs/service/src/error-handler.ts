@@ -1,25 +1,20 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { CODE_OF_STATUS } from '@metadome/contracts'
 
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
+/** Codes for statuses only Fastify's own errors have; the contract's are CODE_OF_STATUS. */
+const FASTIFY_CODE_BY_STATUS: Record<number, string> = {
   405: 'method_not_allowed',
   406: 'not_acceptable',
-  409: 'conflict',
-  413: 'too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
-  503: 'unavailable'
+  415: 'unsupported_media_type'
 }
 
 /**
  * The contract's code of an error we raised ourselves, or undefined for one
  * from Fastify or a plugin (FST_…), whose code means nothing to clients.
- * Errors made with defineError carry the contract's code already; one made
- * with bare createError comes upper-cased and leaves in lower case.
+ * Errors made with defineError carry their code as written; one made with
+ * bare createError has it upper-cased by @fastify/error (`USERNAME_TAKEN`),
+ * so it leaves in lower case, the contract's spelling.
  */
 function contractCode (err: FastifyError): string | undefined {
   const code = err.code
@@ -41,7 +36,7 @@ export const errorHandler = fp(async function errorHandler (app: FastifyInstance
       const message = status === 503 ? 'service temporarily unavailable' : 'internal server error'
       return reply.code(status).send({ error: { code, message } })
     }
-    const code = (err.validation === undefined ? contractCode(err) : undefined) ?? CODE_BY_STATUS[status] ?? 'bad_request'
+    const code = (err.validation === undefined ? contractCode(err) : undefined) ?? CODE_OF_STATUS[status] ?? FASTIFY_CODE_BY_STATUS[status] ?? 'bad_request'
     request.log.info({ code, status }, 'request rejected')
     return reply.code(status).send({ error: { code, message: err.message } })
   })

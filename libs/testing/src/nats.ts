@@ -20,11 +20,20 @@ export function createTestNamespace (t: Teardown, natsUrl = testNatsUrl()): stri
   return ns
 }
 
+/**
+ * A stream no test deletes. nats-server 2.9 removes an account's empty
+ * streams folder when its last stream goes, and a stream created at that
+ * moment by a test running beside fails ("could not create storage
+ * directory", 10077): with this one there, the folder is never empty.
+ */
+const ANCHOR = { name: 'metadome_test_anchor', subjects: ['metadome_test_anchor.none'] }
+
 export async function deleteNamespace (natsUrl: string, ns: string): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(','), timeout: 2_000 }).catch(() => undefined)
   if (nc === undefined) return // that server is gone already (outage tests stop their own)
   try {
     const jsm = await jetstreamManager(nc)
+    await jsm.streams.info(ANCHOR.name).catch(async () => await jsm.streams.add({ ...ANCHOR, max_msgs: 1 }).catch(() => undefined))
     for await (const name of jsm.streams.names()) {
       if (name.startsWith(`${ns}_`) || name.startsWith(`KV_${ns}_`)) await jsm.streams.delete(name)
     }

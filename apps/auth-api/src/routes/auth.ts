@@ -28,7 +28,7 @@ export function sessionsContext (app: FastifyInstance, opts: AuthRoutesOptions):
   }
 }
 
-const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => {
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => {
   const ctx = sessionsContext(app, opts)
   const limited = { rateLimit: { max: opts.rateLimitPerMinute, timeWindow: '1 minute' } }
   const logins = new Counter({
@@ -130,4 +130,3 @@ const auth: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, opts) => 
   })
 }
 
-export default auth

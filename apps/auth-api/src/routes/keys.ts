@@ -11,7 +11,7 @@ import { bearer, errors } from '../schemas/responses.js'
  * and stores signed device lists, never forges them. What a publish must
  * satisfy is in services/keys.ts.
  */
-const keys: FastifyPluginAsyncTypebox = async (app) => {
+export const keysRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ctx: KeysContext = { db: app.authDb, passwords: app.passwords }
 
   app.put('/v1/users/me/keys', {
@@ -42,4 +42,3 @@ const keys: FastifyPluginAsyncTypebox = async (app) => {
   })
 }
 
-export default keys

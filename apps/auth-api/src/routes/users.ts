@@ -32,7 +32,7 @@ const decodeCursor = (cursor: string): string => {
   return value
 }
 
-const users: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, opts) => {
+export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, opts) => {
   const ctx = usersContext(app)
   const signedIn = { onRequest: app.authenticate, schema: { security: bearer } }
 
@@ -128,4 +128,3 @@ const users: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async (app, opts) =
   })
 }
 
-export default users

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Jwks } from '@metadome/contracts'
 
-const wellKnown: FastifyPluginAsyncTypebox = async (app) => {
+export const wellKnownRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const keys = [app.tokens.keys.current.jwk, ...(app.tokens.keys.next !== undefined ? [app.tokens.keys.next.jwk] : [])]
   app.get('/.well-known/jwks.json', {
     schema: {
@@ -16,4 +16,3 @@ const wellKnown: FastifyPluginAsyncTypebox = async (app) => {
   })
 }
 
-export default wellKnown

@@ -9,4 +9,5 @@ export function errors (...statuses: number[]): Record<number, typeof ErrorRespo
 export const NoContent = Type.Null({ description: 'no content' })
 
 /** Routes that need a signed-in caller. */
-export const bearer = [{ bearerAuth: [] }]
+/** The security requirement of a signed-in route (the scheme every app's document names `bearer`). */
+export { bearerSecurity as bearer } from '@metadome/service'

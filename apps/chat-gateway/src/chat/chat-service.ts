@@ -7,7 +7,7 @@ import {
   type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
 } from '@metadome/contracts'
 import { Compile } from 'typebox/compile'
-import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable } from '@metadome/service'
+import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable, httpError } from '@metadome/service'
 import type { Hub } from './hub.js'
 import { TtlSet } from './ttl-set.js'
 import type { StreamPublisher } from './stream-publisher.js'
@@ -39,16 +39,14 @@ export interface SendOptions {
   notComing?: (id: string) => void
 }
 
-/** The error a caller (frame or route) reports: the writer's code, or ours. */
+/**
+ * The error a caller (frame or route) reports: the HTTP error of the
+ * writer's code with its message, or, when no writer could answer, an
+ * Unavailable that tells nothing of why.
+ */
 function fromWriter (err: unknown): Error {
   if (!(err instanceof ChatRpcError)) return err instanceof Error ? err : new Error(String(err))
-  switch (err.code) {
-    case 'forbidden': return new Forbidden(err.message)
-    case 'not_found': return new NotFound(err.message)
-    case 'bad_request': return new BadRequest(err.message)
-    case 'too_large': return new TooLarge(err.message)
-    default: return new Unavailable('message-writer is unavailable, try again')
-  }
+  return err.code === 'unavailable' ? new Unavailable('message-writer is unavailable, try again') : httpError(err.code, err.message)
 }
 
 /** How long a group change waits for the writer to catch up with the group's last change. */

@@ -10,7 +10,7 @@ import {
 } from '@metadome/contracts'
 import type { AuthenticatedConnection } from '../ws/connection.js'
 import { messageFrame, type LiveItem } from './live-item.js'
-import { Semaphore } from './semaphore.js'
+import { Semaphore } from '@metadome/service'
 import { ConversationFeeds } from './conversation-feeds.js'
 import { JoinNotices } from './join-notices.js'
 import { loadMemberships } from './membership-loader.js'

@@ -4,6 +4,7 @@ import {
   Ack, AddMemberBody, ConversationParams, ConversationsResponse, CreateGroupBody, ErrorResponse, GroupChangeResponse, GroupParams,
   MemberParams, MemberRoleBody, MessagesQuery, MessagesResponse, RenameGroupBody, SendMessageBody
 } from '@metadome/contracts'
+import { bearerSecurity } from '@metadome/service'
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 503: ErrorResponse }
 
@@ -11,6 +12,8 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404
 export async function conversationRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', app.authenticate)
+  // Every route here is signed in, and the OpenAPI document says so.
+  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, security: bearerSecurity } })
 
   app.get('/v1/conversations', {
     schema: {

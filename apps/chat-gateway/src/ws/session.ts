@@ -1,7 +1,7 @@
 import type { WebSocket, RawData } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode, ErrorCode, type ClientFrame, type Ref, type ServerFrame } from '@metadome/contracts'
-import { Compile } from 'typebox/compile'
+import { errorCodeOf, Unavailable } from '@metadome/service'
 import { InvalidTokenError, type TokenVerifier, type VerifiedToken } from '../auth/token-verifier.js'
 import type { Revocations } from '../chat/user-events.js'
 import type { Hub } from '../chat/hub.js'
@@ -32,7 +32,6 @@ export interface SessionDeps {
 
 /** Frames a socket may send while its authentication is under way; they run once it is ready. */
 const MAX_EARLY_FRAMES = 64
-const isErrorCode = Compile(ErrorCode)
 
 function withRef<F extends ServerFrame> (frame: F, ref: Ref | undefined): F {
   return ref === undefined ? frame : { ...frame, ref }
@@ -215,13 +214,13 @@ export function runSession (socket: WebSocket, authorization: string | undefined
       }
     } catch (err) {
       const reportedRef = ref ?? (frame.type === 'send' ? frame.id : undefined)
-      // @fastify/error upper-cases codes (FORBIDDEN); the frame has the contract's lower-case one.
-      const raw = (err as { code?: unknown }).code
-      const code = typeof raw === 'string' ? raw.toLowerCase() : undefined
-      if (isErrorCode.Check(code) && code !== 'unavailable') {
+      const code = errorCodeOf(err, ErrorCode)
+      if (code !== 'unavailable') {
         conn.sendError(code, (err as Error).message, reportedRef)
       } else {
-        if (code !== 'unavailable') log.error({ err, connectionId: conn.id, frame: frame.type }, 'frame failed')
+        // An Unavailable is expected (NATS or the writer is down, and said so
+        // where it was raised); anything else is a fault, logged here.
+        if (!(err instanceof Unavailable)) log.error({ err, connectionId: conn.id, frame: frame.type }, 'frame failed')
         conn.sendError('unavailable', 'the gateway cannot do that now, try again', reportedRef)
       }
     }

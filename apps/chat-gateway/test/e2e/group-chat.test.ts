@@ -60,6 +60,8 @@ t.test('three users on three gateways; a fourth added mid-conversation; a member
   for (const socket of [A, C]) t.equal((await socket.next('conversation', (c) => c.change?.type === 'member_added')).change?.userId, dave)
   const m3 = await say(A, group, { n: 3 })
   t.equal((await D.next('message')).message.seq, m3)
+  // History is what the writer stored (a message is live before that).
+  await until(async () => (await s.rpc.call('writer.position', {})).storedThrough >= m3, 10_000, 'the writer to store it')
   const history = await rest<{ items: Array<{ seq: number }> }>(s, gc, dave, 'GET', `/v1/conversations/${group}/messages`)
   t.same(history.body.items.map((m) => m.seq), [m3], 'history from his joining on')
   t.notOk(D.frames.some((f) => f.type === 'message' && f.message.seq < added.body.seq), 'nothing from before')

@@ -3,7 +3,6 @@ import {
   directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
   type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type Message, type MemberRole
 } from '@metadome/contracts'
-import { BadRequest, Forbidden, NotFound, TooLarge } from '@metadome/service'
 import type { ChatDatabase } from '../db/database.js'
 import type { MessageRow } from '../db/message.table.js'
 import { conversationsOf, findConversation, findMembership, type ConversationWithMembers } from '../db/conversation.repository.js'
@@ -11,7 +10,8 @@ import { historyPage, messagesSince, type SeqWindow } from '../db/message.reposi
 import { findUser } from '../db/user.repository.js'
 import { advanceReadCursor } from '../db/read-cursor.repository.js'
 import { groupConversation, lastMessageSeq, loadGroup, unknownUsers } from '../db/group.repository.js'
-import { GroupRefusal, nextState, type GroupState } from '../writer/group-state.js'
+import { nextState } from '../writer/group-state.js'
+import { RpcError } from './rpc-error.js'
 
 export interface HandlerContext {
   db: Kysely<ChatDatabase>
@@ -45,15 +45,6 @@ export function toConversation (row: ConversationWithMembers & { unread?: number
   }
 }
 
-function refusal (err: GroupRefusal): Error {
-  switch (err.code) {
-    case 'forbidden': return new Forbidden(err.message)
-    case 'not_found': return new NotFound(err.message)
-    case 'too_large': return new TooLarge(err.message)
-    default: return new BadRequest(err.message)
-  }
-}
-
 /**
  * Takes items while they fit in `maxBytes` (always at least one), so a page of
  * large messages is cut short, with hasMore, rather than rejected by NATS.
@@ -81,7 +72,7 @@ const DIRECT_WINDOW: SeqWindow = { joinedSeq: 0, leftSeq: null }
 function directPair (conversationId: string): [string, string] | undefined {
   const pair = directMembers(conversationId)
   if (pair !== undefined && directConversationId(pair[0], pair[1]) !== conversationId) {
-    throw new BadRequest(`${conversationId} is not the canonical id of a direct conversation`)
+    throw new RpcError('bad_request', `${conversationId} is not the canonical id of a direct conversation`)
   }
   return pair
 }
@@ -90,26 +81,26 @@ function directPair (conversationId: string): [string, string] | undefined {
 async function readWindow (ctx: HandlerContext, conversationId: string, userId: string): Promise<SeqWindow> {
   const pair = directPair(conversationId)
   if (pair !== undefined) {
-    if (!pair.includes(userId)) throw new Forbidden('not a member of this conversation')
+    if (!pair.includes(userId)) throw new RpcError('forbidden', 'not a member of this conversation')
     return DIRECT_WINDOW
   }
   const membership = await findMembership(ctx.db, conversationId, userId)
   if (membership !== undefined) return { joinedSeq: membership.joined_seq, leftSeq: membership.left_seq }
-  if (await findConversation(ctx.db, conversationId) === undefined) throw new NotFound('no such conversation')
-  throw new Forbidden('not a member of this conversation')
+  if (await findConversation(ctx.db, conversationId) === undefined) throw new RpcError('not_found', 'no such conversation')
+  throw new RpcError('forbidden', 'not a member of this conversation')
 }
 
 /** The user's role if they are a member now. */
 async function currentRole (ctx: HandlerContext, conversationId: string, userId: string): Promise<MemberRole> {
   const pair = directPair(conversationId)
   if (pair !== undefined) {
-    if (!pair.includes(userId)) throw new Forbidden('not a member of this conversation')
+    if (!pair.includes(userId)) throw new RpcError('forbidden', 'not a member of this conversation')
     return 'member'
   }
   const membership = await findMembership(ctx.db, conversationId, userId)
   if (membership !== undefined && membership.left_seq === null) return membership.role
-  if (membership === undefined && await findConversation(ctx.db, conversationId) === undefined) throw new NotFound('no such conversation')
-  throw new Forbidden('not a member of this conversation')
+  if (membership === undefined && await findConversation(ctx.db, conversationId) === undefined) throw new RpcError('not_found', 'no such conversation')
+  throw new RpcError('forbidden', 'not a member of this conversation')
 }
 
 export function handlers (ctx: HandlerContext): Handlers {
@@ -130,7 +121,7 @@ export function handlers (ctx: HandlerContext): Handlers {
       // no message yet: it exists as soon as both users do.
       const pair = directMembers(conversationId) as [string, string]
       const other = pair[0] === userId ? pair[1] : pair[0]
-      if (await findUser(ctx.db, other) === undefined) throw new NotFound('no such user')
+      if (await findUser(ctx.db, other) === undefined) throw new RpcError('not_found', 'no such user')
       return {
         conversation: { id: conversationId, kind: 'direct', members: [...new Set(pair)], createdAt: new Date().toISOString(), lastSeq: 0 },
         role
@@ -161,16 +152,12 @@ export function handlers (ctx: HandlerContext): Handlers {
 
     async 'groups.authorize' ({ event }) {
       const before = await loadGroup(ctx.db, event.conversationId)
-      let after: GroupState
-      try {
-        // The seq is not known before publishing: any later than every stored one orders the same.
-        after = nextState(before, event, Number.MAX_SAFE_INTEGER, ctx.groupMaxMembers)
-      } catch (err) {
-        throw err instanceof GroupRefusal ? refusal(err) : err
-      }
+      // The seq is not known before publishing: any later than every stored
+      // one orders the same. A refusal (GroupRefusal) is the reply as it is.
+      const after = nextState(before, event, Number.MAX_SAFE_INTEGER, ctx.groupMaxMembers)
       const joining = event.type === 'created' ? event.members.map((m) => m.userId) : event.type === 'member_added' ? [event.userId] : []
       const unknown = await unknownUsers(ctx.db, joining)
-      if (unknown.length > 0) throw new NotFound(`no such user: ${unknown.join(', ')}`)
+      if (unknown.length > 0) throw new RpcError('not_found', `no such user: ${unknown.join(', ')}`)
       const lastSeq = before === undefined ? 0 : await lastMessageSeq(ctx.db, event.conversationId)
       return { conversation: groupConversation(event.conversationId, after, lastSeq) }
     },

@@ -2,14 +2,13 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { FastifyBaseLogger } from 'fastify'
 import { Compile, type Validator } from 'typebox/compile'
 import type { Namespace } from '@metadome/nats'
-import { ChatRpcMethods, chatRpcMethodNames, chatSubjects, type ChatRpcErrorCode, type ChatRpcMethod, type ChatRpcReply } from '@metadome/contracts'
+import { ChatRpcErrorCode, ChatRpcMethods, chatRpcMethodNames, chatSubjects, type ChatRpcMethod, type ChatRpcReply } from '@metadome/contracts'
+import { errorCodeOf } from '@metadome/service'
 import type { WriterMetrics } from '../writer/metrics.js'
 import type { Handlers } from './handlers.js'
 
 /** The queue group every replica joins, so each request is answered by one of them. */
 export const RPC_QUEUE = 'writer'
-
-const CODES = new Set<string>(['bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable'])
 
 export interface RpcServiceOptions {
   nc: NatsConnection
@@ -90,12 +89,12 @@ export class RpcService {
       const handler = this.opts.handlers[method] as (request: unknown) => Promise<unknown>
       return { ok: true, result: await handler(request) }
     } catch (err) {
-      // @fastify/error upper-cases codes (`FORBIDDEN`); the contract's are lower case.
-      const raw = (err as { code?: unknown } | null)?.code
-      const code = typeof raw === 'string' ? raw.toLowerCase() : undefined
-      if (code !== undefined && CODES.has(code) && code !== 'unavailable') {
+      // A refusal (RpcError) is answered with its code; anything else is a
+      // fault, logged here and answered as unavailable without its detail.
+      const code = errorCodeOf(err, ChatRpcErrorCode)
+      if (code !== 'unavailable') {
         this.opts.log.debug({ method, code }, 'rpc rejected')
-        return failure(code as ChatRpcErrorCode, err instanceof Error ? err.message : code)
+        return failure(code, err instanceof Error ? err.message : code)
       }
       this.opts.log.error({ err, method }, 'rpc failed')
       return failure('unavailable', 'message-writer could not answer now')

@@ -1,4 +1,5 @@
 import type { ConversationEvent, GroupRole } from '@metadome/contracts'
+import { RpcError } from '../rpc/rpc-error.js'
 
 /** A group's current members and title: what an event is checked against. */
 export interface GroupState {
@@ -8,14 +9,13 @@ export interface GroupState {
   members: Map<string, { role: GroupRole, joinedSeq: number }>
 }
 
-export type RefusalCode = 'forbidden' | 'not_found' | 'bad_request' | 'too_large'
-
-/** Why a membership event may not happen; the code is the RPC error code. */
-export class GroupRefusal extends Error {
+/**
+ * Why a membership event may not happen. An RpcError, so the RPC check
+ * before publishing (groups.authorize) answers with its code and message as
+ * they are; the writer applying a stored event dead-letters it with them.
+ */
+export class GroupRefusal extends RpcError {
   override name = 'GroupRefusal'
-  constructor (readonly code: RefusalCode, message: string) {
-    super(message)
-  }
 }
 
 const manages = (role: GroupRole | undefined): boolean => role === 'owner' || role === 'admin'

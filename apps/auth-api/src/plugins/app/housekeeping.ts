@@ -13,7 +13,7 @@ export interface HousekeepingOptions {
  * counts, once at start and then every hour. Every replica may do it: the
  * deletes are idempotent and cheap.
  */
-export default fp(async function housekeeping (app: FastifyInstance, opts: HousekeepingOptions) {
+export const housekeepingPlugin = fp(async function housekeepingPlugin (app: FastifyInstance, opts: HousekeepingOptions) {
   const sweep = async (): Promise<void> => {
     try {
       await pruneSessions(app.authDb, opts.keepSessionsDays ?? 30)
@@ -33,4 +33,4 @@ export default fp(async function housekeeping (app: FastifyInstance, opts: House
     clearInterval(timer)
     await running
   })
-}, { name: 'auth-housekeeping', dependencies: ['auth-db'] })
+}, { name: 'auth-housekeeping', dependencies: ['metadome-db'] })

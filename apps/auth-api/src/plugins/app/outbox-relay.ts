@@ -157,7 +157,7 @@ export class OutboxRelay {
   }
 }
 
-export default fp(async function outboxRelay (app: FastifyInstance, opts: RelayOptions) {
+export const outboxRelayPlugin = fp(async function outboxRelayPlugin (app: FastifyInstance, opts: RelayOptions) {
   const lag = new Histogram({
     name: 'auth_outbox_publish_lag_seconds',
     help: 'Time from a user event being committed to the USERS stream storing it',
@@ -186,4 +186,4 @@ export default fp(async function outboxRelay (app: FastifyInstance, opts: RelayO
   app.addHook('onReady', async () => { relay.start() })
   // Registered after the database and NATS plugins, so this runs before they close.
   app.addHook('onClose', async () => { await relay.stop() })
-}, { name: 'auth-outbox-relay', dependencies: ['auth-db', 'metadome-nats', 'metadome-metrics'] })
+}, { name: 'auth-outbox-relay', dependencies: ['metadome-db', 'metadome-nats', 'metadome-metrics'] })

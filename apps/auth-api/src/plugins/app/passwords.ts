@@ -3,7 +3,7 @@ import bcrypt from 'bcrypt'
 import { randomBytes } from 'node:crypto'
 import { Histogram } from 'prom-client'
 import type { FastifyInstance } from 'fastify'
-import { Semaphore } from '../../lib/semaphore.js'
+import { Semaphore } from '@metadome/service'
 import { hashConcurrency, recommendedThreadPoolSize } from '../../lib/thread-pool.js'
 import { commonPasswords, isCommonPassword } from '../../lib/common-passwords.js'
 import { PasswordTooLong, WeakPassword } from '../../errors.js'
@@ -75,7 +75,7 @@ export async function createPasswords (opts: PasswordsOptions, observer: Passwor
   }
 }
 
-export default fp(async function passwords (app: FastifyInstance, opts: PasswordsOptions) {
+export const passwordsPlugin = fp(async function passwordsPlugin (app: FastifyInstance, opts: PasswordsOptions) {
   if (opts.threadPoolSize < recommendedThreadPoolSize()) {
     app.log.warn({ UV_THREADPOOL_SIZE: opts.threadPoolSize, recommended: recommendedThreadPoolSize(), hashConcurrency: hashConcurrency(opts.threadPoolSize) },
       'UV_THREADPOOL_SIZE is below cores + 4: password hashing may not use every core, or may hold up file and DNS work')

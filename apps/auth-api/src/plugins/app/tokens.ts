@@ -56,7 +56,7 @@ const TOKEN_REFUSED = 'the access token is missing, invalid or expired'
  * exist, so a logout, a revoked session or a deleted user ends its tokens at
  * once here (other services learn it from the USERS stream).
  */
-export default fp(async function tokens (app: FastifyInstance, opts: TokensOptions) {
+export const tokensPlugin = fp(async function tokensPlugin (app: FastifyInstance, opts: TokensOptions) {
   const keys = await loadKeyRing({ dataDir: opts.dataDir, log: app.log, ...(opts.privateKeyFile !== undefined && { privateKeyFile: opts.privateKeyFile }), ...(opts.nextKeyFile !== undefined && { nextKeyFile: opts.nextKeyFile }) })
 
   await app.register(fastifyJwt, {
@@ -112,4 +112,4 @@ export default fp(async function tokens (app: FastifyInstance, opts: TokensOptio
     if (row === undefined) throw new Unauthorized('the session has ended or its user no longer exists')
     request.caller = { userId: row.id, sessionId: claims.sid, role: row.role }
   })
-}, { name: 'auth-tokens', dependencies: ['auth-db'] })
+}, { name: 'auth-tokens', dependencies: ['metadome-db'] })

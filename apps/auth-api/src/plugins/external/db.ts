@@ -1,7 +1,6 @@
-import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { createDb, migrateToLatest } from '@metadome/db'
+import { databasePlugin, pingDb } from '@metadome/db'
+import type { ServiceOptions } from '@metadome/service'
 import { AUTH_SCHEMA, type AuthDatabase } from '../../db/database.js'
 import { migrations } from '../../migrations/index.js'
 
@@ -11,9 +10,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function db (app: FastifyInstance, opts: { url: string }) {
-  const db = createDb<AuthDatabase>({ url: opts.url, schema: AUTH_SCHEMA, applicationName: 'auth-api' })
-  app.addHook('onClose', async () => { await db.destroy() })
-  await migrateToLatest(db, AUTH_SCHEMA, migrations)
-  app.decorate('authDb', db)
-}, { name: 'auth-db' })
+/** auth-api's database: the `auth` schema, migrated at start, as app.authDb. */
+export function authDatabase (url: string): NonNullable<ServiceOptions['database']> {
+  return {
+    register: async (app) => { await app.register(databasePlugin, { url, schema: AUTH_SCHEMA, migrations, applicationName: 'auth-api', decorate: 'authDb' }) },
+    ping: async (app) => { await pingDb(app.authDb) }
+  }
+}

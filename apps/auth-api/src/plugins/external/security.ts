@@ -16,7 +16,7 @@ export interface SecurityOptions {
  * register, refresh) set `config.rateLimit`. The limiter's counts are per
  * replica, so the effective limit grows with the replica count.
  */
-export default fp(async function security (app: FastifyInstance, opts: SecurityOptions) {
+export const securityPlugin = fp(async function securityPlugin (app: FastifyInstance, opts: SecurityOptions) {
   await app.register(helmet, {
     // The API answers JSON; the CSP matters only for /docs, whose UI loads
     // its own scripts and styles from this origin.

@@ -30,7 +30,7 @@ t.test('/openapi.json documents every route of the contract, errors included, ge
   }
   const error = doc.paths['/v1/auth/login'].post.responses['401'].content['application/json'].schema
   t.match(error, { properties: { error: { properties: { code: { type: 'string' }, message: { type: 'string' } } } } })
-  t.same(doc.paths['/v1/users/me'].get.security, [{ bearerAuth: [] }])
+  t.same(doc.paths['/v1/users/me'].get.security, [{ bearer: [] }], 'the one scheme name every app uses')
   t.equal(doc.paths['/v1/users'].post.requestBody.content['application/json'].schema.additionalProperties, false)
   t.notOk(doc.paths['/openapi.json'], 'the document itself is not listed')
 })

@@ -1,3 +1,4 @@
+import type {} from '@fastify/swagger' // its typing of schema.hide
 import type { FastifyInstance } from 'fastify'
 import { buildAsyncApi } from '../../asyncapi/document.js'
 import { asyncApiHtml } from '../../asyncapi/html.js'

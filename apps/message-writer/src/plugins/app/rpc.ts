@@ -12,7 +12,7 @@ const REPLY_MARGIN = 16 * 1024
  * runs first: it leaves the queue group and answers what it already received
  * while the database and NATS are still open.
  */
-export default fp(async function rpc (app: FastifyInstance, opts: { groupMaxMembers: number }) {
+export const rpcPlugin = fp(async function rpcPlugin (app: FastifyInstance, opts: { groupMaxMembers: number }) {
   const { nc, ns } = app.nats
   const service = new RpcService({
     nc,
@@ -28,4 +28,4 @@ export default fp(async function rpc (app: FastifyInstance, opts: { groupMaxMemb
   })
   app.addHook('onReady', async () => { service.start() })
   app.addHook('onClose', async () => { await service.close() })
-}, { name: 'writer-rpc', dependencies: ['chat-db', 'metadome-nats', 'writer-streams', 'writer-metrics'] })
+}, { name: 'writer-rpc', dependencies: ['metadome-db', 'metadome-nats', 'writer-streams', 'writer-metrics'] })

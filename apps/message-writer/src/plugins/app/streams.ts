@@ -37,7 +37,7 @@ export interface StreamsOptions {
  * max_deliver: a message is only ever settled by being stored or
  * dead-lettered, never by running out of attempts (position.ts relies on it).
  */
-export default fp(async function streams (app: FastifyInstance, opts: StreamsOptions) {
+export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstance, opts: StreamsOptions) {
   const { nc, ns } = app.nats
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)

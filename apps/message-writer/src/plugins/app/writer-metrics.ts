@@ -9,6 +9,6 @@ declare module 'fastify' {
 }
 
 /** The writer's series (rows, batches, lag, dead letters, RPC latency) in the app's registry. */
-export default fp(async function writerMetricsPlugin (app: FastifyInstance) {
+export const writerMetricsPlugin = fp(async function writerMetricsPlugin (app: FastifyInstance) {
   app.decorate('writerMetrics', writerMetrics(app.metrics))
 }, { name: 'writer-metrics', dependencies: ['metadome-metrics'] })

@@ -23,7 +23,7 @@ export interface WritersOptions {
  * the NATS plugin drains the connection and before the database closes: the
  * batches in flight commit and their acks go out first.
  */
-export default fp(async function writers (app: FastifyInstance, opts: WritersOptions) {
+export const writersPlugin = fp(async function writersPlugin (app: FastifyInstance, opts: WritersOptions) {
   const { chat, users, deadLetter, nextGroupEvent } = app.writerStreams
   const chatWriter = new ChatWriter({
     db: app.chatDb,
@@ -57,4 +57,4 @@ export default fp(async function writers (app: FastifyInstance, opts: WritersOpt
     await Promise.all([chatWriter.close(), usersWriter.close()])
     app.log.info('writers stopped; every batch in flight is committed and acked')
   })
-}, { name: 'writers', dependencies: ['chat-db', 'writer-streams', 'writer-metrics'] })
+}, { name: 'writers', dependencies: ['metadome-db', 'writer-streams', 'writer-metrics'] })

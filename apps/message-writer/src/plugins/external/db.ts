@@ -1,7 +1,6 @@
-import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { createDb, migrateToLatest } from '@metadome/db'
+import { databasePlugin, pingDb } from '@metadome/db'
+import type { ServiceOptions } from '@metadome/service'
 import { CHAT_SCHEMA, type ChatDatabase } from '../../db/database.js'
 import { migrations } from '../../migrations/index.js'
 
@@ -11,9 +10,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function db (app: FastifyInstance, opts: { url: string, maxConnections?: number }) {
-  const db = createDb<ChatDatabase>({ url: opts.url, schema: CHAT_SCHEMA, applicationName: 'message-writer', maxConnections: opts.maxConnections })
-  app.addHook('onClose', async () => { await db.destroy() })
-  await migrateToLatest(db, CHAT_SCHEMA, migrations)
-  app.decorate('chatDb', db)
-}, { name: 'chat-db' })
+/** message-writer's database: the `chat` schema, migrated at start, as app.chatDb. */
+export function chatDatabase (url: string, maxConnections: number): NonNullable<ServiceOptions['database']> {
+  return {
+    register: async (app) => { await app.register(databasePlugin, { url, schema: CHAT_SCHEMA, migrations, applicationName: 'message-writer', maxConnections, decorate: 'chatDb' }) },
+    ping: async (app) => { await pingDb(app.chatDb) }
+  }
+}

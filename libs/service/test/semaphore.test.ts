@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Semaphore } from '../../src/chat/semaphore.js'
+import { Semaphore } from '../src/semaphore.js'
 
 t.test('no more tasks than slots run at once, and waiting ones run in order', async (t) => {
   const slots = new Semaphore(2)

@@ -1,0 +1,62 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { natsPlugin, pingNats, type NatsPluginOptions } from '@metadome/nats'
+import { errorHandler } from './error-handler.js'
+import { metrics } from './metrics.js'
+import { health } from './health.js'
+
+export type Service = FastifyInstance
+
+export interface ServiceOptions {
+  /** The app's name, in logs, metrics and its NATS connection. */
+  name: string
+  logger: FastifyBaseLogger
+  bodyLimit: number
+  trustProxy?: FastifyServerOptions['trustProxy']
+  nats: Omit<NatsPluginOptions, 'name'>
+  /** An app with a database: its plugin, registered before NATS, and the readiness check of it. */
+  database?: {
+    register: (app: FastifyInstance) => Promise<void>
+    ping: (app: FastifyInstance) => Promise<void>
+  }
+}
+
+/**
+ * The skeleton every app is built on, in one order: Fastify with the app's
+ * logger; requests checked by TypeBox itself against the schemas of
+ * libs/contracts (unknown properties are a 400, bodies are never coerced,
+ * query strings and path parameters are converted from text; TypeBox's own
+ * formats, not Ajv's, whose uuid takes a "urn:uuid:" prefix); the error
+ * handler and metrics (every later plugin reports through them); the
+ * database, then NATS (so on close NATS drains before the pool ends, and
+ * both outlive the app's own plugins, registered after); then /healthz and
+ * /readyz with a check of each; then `register`, where the app adds its own
+ * plugins and routes.
+ */
+export async function createService (opts: ServiceOptions, register: (app: Service) => Promise<void>): Promise<Service> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    bodyLimit: opts.bodyLimit,
+    ...(opts.trustProxy !== undefined && { trustProxy: opts.trustProxy })
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  try {
+    await app.register(errorHandler)
+    await app.register(metrics, { app: opts.name })
+    if (opts.database !== undefined) await opts.database.register(app)
+    await app.register(natsPlugin, { ...opts.nats, name: opts.name })
+    const ping = opts.database?.ping
+    await app.register(health, {
+      checks: {
+        ...(ping !== undefined && { database: async () => { await ping(app) } }),
+        nats: async () => { await pingNats(app.nats.nc) }
+      }
+    })
+    await register(app)
+  } catch (err) {
+    // A start that fails half way leaves nothing open (a NATS connection, a pool) behind.
+    await app.close().catch(() => {})
+    throw err
+  }
+  return app
+}
