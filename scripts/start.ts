@@ -1,6 +1,7 @@
 // `npm start`: the whole stack on one machine (DESIGN.md "Operating it").
 //
 //   1. PostgreSQL: DATABASE_URL if set, else an embedded one under the data folder
+//      (an empty variable counts as unset, here as in the apps: start/settings.ts)
 //   2. NATS: NATS_URL if it answers, else a nats-server from the PATH
 //   3. migrations of every schema
 //   4. auth-api, message-writer and METADOME_GATEWAYS chat-gateways as child
@@ -14,14 +15,10 @@ import { availableParallelism } from 'node:os'
 import { startEmbeddedPostgres, type LocalDatabase } from './start/embedded-postgres.js'
 import { ensureNats, type LocalNats } from './start/local-nats.js'
 import { spawnApp, waitReady, stopApp, type AppProcess } from './start/app-process.js'
+import { startConfig, appLogFormat } from './start/settings.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const env = process.env
-const dataDir = resolve(env.METADOME_DATA_DIR ?? join(root, '.data'))
-const basePort = Number(env.METADOME_BASE_PORT ?? 3000)
-const pgPort = Number(env.METADOME_PG_PORT ?? 54329)
-const gatewayCount = Number(env.METADOME_GATEWAYS ?? 1)
-const host = env.HOST ?? '127.0.0.1'
 
 const say = (line: string): void => { process.stdout.write(`${'metadome'.padEnd(16)}| ${line}\n`) }
 
@@ -58,12 +55,14 @@ function migrate (name: string, entry: string, databaseUrl: string): void {
 }
 
 async function main (): Promise<void> {
-  if (![basePort, pgPort, gatewayCount].every(Number.isInteger) || gatewayCount < 1) {
-    throw new Error('METADOME_BASE_PORT, METADOME_PG_PORT and METADOME_GATEWAYS must be whole numbers (METADOME_GATEWAYS at least 1)')
-  }
-  const databaseUrl = env.DATABASE_URL ?? (database = await startEmbeddedPostgres(dataDir, pgPort, say)).url
-  if (env.DATABASE_URL !== undefined) say('using DATABASE_URL')
-  nats = await ensureNats(env.NATS_URL ?? 'nats://127.0.0.1:4222', dataDir, say)
+  const config = startConfig(env)
+  const dataDir = resolve(config.METADOME_DATA_DIR ?? join(root, '.data'))
+  const basePort = config.METADOME_BASE_PORT
+  const gatewayCount = config.METADOME_GATEWAYS
+  const host = config.HOST
+  const databaseUrl = config.DATABASE_URL ?? (database = await startEmbeddedPostgres(dataDir, config.METADOME_PG_PORT, say)).url
+  if (config.DATABASE_URL !== undefined) say('using DATABASE_URL')
+  nats = await ensureNats(config.NATS_URL, dataDir, say)
 
   migrate('auth-api', join(root, 'apps/auth-api/src/migrate.ts'), databaseUrl)
   migrate('message-writer', join(root, 'apps/message-writer/src/migrate.ts'), databaseUrl)
@@ -76,14 +75,14 @@ async function main (): Promise<void> {
     NATS_URL: nats.url,
     AUTH_URL: authUrl,
     DATA_DIR: dataDir,
-    // Child output is a pipe, so "auto" would pick JSON; follow our own terminal instead.
-    LOG_FORMAT: env.LOG_FORMAT ?? (process.stdout.isTTY === true ? 'pretty' : 'json')
+    LOG_FORMAT: appLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true)
   }
-  const gatewayPorts = Array.from({ length: gatewayCount }, (_, i) => i === 0 ? basePort + 1 : basePort + 2 + i)
+  // base + 3 is the browser client's (DESIGN.md "Browser client"): further gateways from base + 4.
+  const gatewayPorts = Array.from({ length: gatewayCount }, (_, i) => i === 0 ? basePort + 1 : basePort + 3 + i)
   const plan = [
     // libuv reads UV_THREADPOOL_SIZE once at process start; bcrypt hashes run
     // there, one per core, with room left for file and DNS work.
-    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort, env: { UV_THREADPOOL_SIZE: env.UV_THREADPOOL_SIZE ?? String(availableParallelism() + 4) } },
+    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort, env: { UV_THREADPOOL_SIZE: config.UV_THREADPOOL_SIZE ?? String(availableParallelism() + 4) } },
     { name: 'message-writer', entry: 'apps/message-writer/src/server.ts', port: basePort + 2 },
     ...gatewayPorts.map((port, i) => ({ name: gatewayCount === 1 ? 'chat-gateway' : `chat-gateway-${i + 1}`, entry: 'apps/chat-gateway/src/server.ts', port }))
   ]

@@ -10,12 +10,14 @@ import { freePort, until, deleteNamespace } from '@metadome/testing'
 // test can signal it directly): embedded PostgreSQL in a fresh data folder, a
 // nats-server it starts itself because nothing answers at NATS_URL, all three
 // apps to ready, a clean stop, and a second start that reuses the data.
+// DATABASE_URL and LOG_FORMAT are set but empty, which counts as unset: the
+// database is embedded, and the apps log JSON because this output is a pipe.
 
 interface Started { child: ChildProcess, output: () => string, exit: Promise<number | null> }
 
 function start (env: Record<string, string>): Started {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', 'scripts/start.ts'], {
-    env: { ...process.env, ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
@@ -47,7 +49,9 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
     METADOME_BASE_PORT: String(basePort),
     METADOME_PG_PORT: String(pgPort),
     NATS_URL: `nats://127.0.0.1:${natsPort}`,
-    NATS_NAMESPACE: namespace
+    NATS_NAMESPACE: namespace,
+    DATABASE_URL: '',
+    LOG_FORMAT: ''
   }
   const running: Started[] = []
   t.teardown(async () => {
@@ -59,7 +63,10 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
   running.push(first)
   await until(() => first.output().includes('press Ctrl-C to stop') || first.child.exitCode !== null, 120_000, 'the first start')
   t.equal(first.child.exitCode, null, 'still running', { output: first.output() })
-  t.match(first.output(), /initialising PostgreSQL/)
+  t.match(first.output(), /initialising PostgreSQL/, 'an empty DATABASE_URL embeds PostgreSQL')
+  t.notMatch(first.output(), /using DATABASE_URL/)
+  // auth-api warns that it made its own signing key: a JSON line, prefixed.
+  t.match(first.output(), /^auth-api +\| \{"level":40,.*"name":"auth-api"/m, 'the apps log JSON lines into a pipe')
   t.match(first.output(), /starting nats-server.* with JetStream on 127\.0\.0\.1:\d+/)
   for (const port of [basePort, basePort + 1, basePort + 2]) {
     t.equal(await answers(`http://127.0.0.1:${port}/readyz`), 200, `port ${port} is ready`)

@@ -5,6 +5,8 @@ import { Home, homeDir, type CliConfig } from './home.js'
 import { describe, UsageError } from './errors.js'
 import { readPassword } from './password.js'
 import { runChat } from './chat.js'
+import { chatTarget } from './chat-target.js'
+import { inbox } from './inbox.js'
 
 // `metadome`: the terminal client, on the SDK. Each command is one function;
 // failures print one line on stderr and exit 1 (2 for a usage mistake).
@@ -17,15 +19,20 @@ const USAGE = `usage: metadome <command> [options]
   whoami                                         the signed-in account
   users [query]                                  list users (prefix of username or display name)
   send <user|group-id> <text...>                 send one message; exits 0 once the server stored it
-  chat <user>                                    chat interactively (history, live, typing, read receipts)
+  conversations                                  your conversations, newest activity first, with unread counts
+  chat <user|group>                              chat interactively (history, live, typing, read receipts);
+                                                 a group by its id or its whole title (any case, quotes
+                                                 optional); a name that is both a user and a title, or
+                                                 several titles, is refused with the candidates listed
+                                                 (@name is always the user)
   verify <user>                                  show the safety number to compare with <user>
   trust <user>                                   accept <user>'s current account key after verifying it
   group create <title> <user...> | add <group> <user> | remove <group> <user> | leave <group>
 
 options:
   --server <url>      auth-api (default http://127.0.0.1:3000; or METADOME_AUTH_URL)
-  --gateway <url>     chat-gateway WebSocket, repeatable (default ws://127.0.0.1:3001/v1/ws;
-                      or METADOME_GATEWAY_URL, comma-separated)
+  --gateway <url>     chat-gateway, ws(s)://host/v1/ws or http(s)://host, repeatable
+                      (default ws://127.0.0.1:3001/v1/ws; or METADOME_GATEWAY_URL, comma-separated)
   --password <pw>     else METADOME_PASSWORD, else asked (or read from stdin)
 
 config and keys: $METADOME_HOME, else $XDG_CONFIG_HOME/metadome, else ~/.config/metadome`
@@ -86,6 +93,7 @@ async function run (command: string, ctx: Context): Promise<void> {
     case 'whoami': return await whoami(ctx)
     case 'users': return await users(ctx)
     case 'send': return await send(ctx)
+    case 'conversations': return await conversations(ctx)
     case 'chat': return await chat(ctx)
     case 'verify': return await verify(ctx)
     case 'trust': return await trust(ctx)
@@ -202,11 +210,20 @@ async function send (ctx: Context): Promise<void> {
   })
 }
 
+async function conversations (ctx: Context): Promise<void> {
+  await withClient(ctx, true, async (client) => {
+    for (const l of await inbox(client)) console.log(l)
+  })
+}
+
 async function chat (ctx: Context): Promise<void> {
+  // The words of a title need no quotes: `chat book club`.
+  const name = ctx.positionals.join(' ').trim()
+  if (name === '') throw new UsageError('missing <user|group>')
+  ctx.who = name.replace(/^@/, '')
   const client = await resume(ctx, false)
   try {
-    const other = await contact(ctx, client, 0)
-    await runChat(client, other)
+    await runChat(client, async () => await chatTarget(client, name))
   } finally {
     await client.close()
   }

@@ -201,3 +201,78 @@ t.test('an unknown command prints the usage and exits 2', async (t) => {
   t.equal(r.code, 2)
   t.match(r.stderr, /^metadome: unknown command "frobnicate"\n\nusage: metadome <command>/)
 })
+
+t.test('conversations: newest activity first with unread counts; chat <group> by its title; reading clears the count', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  const carol = await person(t, 'carol')
+  t.equal((await run(bob.env, ['send', alice.username, 'one'])).code, 0)
+  t.equal((await run(bob.env, ['send', alice.username, 'two'])).code, 0)
+  const g = await run(alice.env, ['group', 'create', 'Book Club', bob.username, carol.username])
+  t.equal(g.code, 0, g.stderr)
+  const id = /\(([0-9a-f-]{36})\)/.exec(g.stdout)?.[1] as string
+  await until(async () => (await run(carol.env, ['send', id, 'hello club'])).code === 0, 15_000, 'the group to be stored')
+
+  // The counts are the writer's, which may trail the acks.
+  const listed = await until(async () => {
+    const r = await run(alice.env, ['conversations'])
+    return r.code === 0 && r.stdout.includes('1 unread') && r.stdout.includes('2 unread') && r.stdout
+  }, 15_000, 'the writer to count the unread messages')
+  const lines = listed.trimEnd().split('\n')
+  t.equal(lines.length, 2, listed)
+  t.match(lines[0], new RegExp(`^Book Club +group, 3 members +1 unread +${id}$`), 'the group, where the newest message is')
+  t.match(lines[1], new RegExp(`^${bob.username} +direct +2 unread$`))
+
+  // The words of the title, unquoted and in another case.
+  const chat = await run(alice.env, ['chat', 'book', 'CLUB'], 'hi club\n')
+  t.equal(chat.code, 0, chat.stderr)
+  t.match(chat.stdout, `${carol.username}: hello club`, 'history names the sender')
+  t.match(chat.stdout, '— chatting in Book Club (3 members')
+  t.match(chat.stdout, 'me: hi club')
+
+  const bobClient = await ChatClient.resume({ authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, userId: bob.id, keyStore: new FileKeyStore(join(bob.home, 'store')) })
+  t.teardown(async () => { await bobClient.close() })
+  const page = await until(async () => {
+    const p = await bobClient.history(id)
+    return p.items.length === 2 && p
+  }, 15_000, 'the writer to store alice\'s message')
+  t.same(page.items.map((i) => i.text), ['hi club', 'hello club'], 'a member\'s device opens what the chat sent')
+
+  // The chat marked carol's message read.
+  const after = await until(async () => {
+    const first = (await run(alice.env, ['conversations'])).stdout.split('\n')[0] ?? ''
+    return !first.includes('unread') && first
+  }, 15_000, 'the read receipt to be stored')
+  t.match(after, new RegExp(`^Book Club +group, 3 members +${id}$`))
+})
+
+t.test('chat <name> that several groups, or a user and a group, answer to: refused, naming each with how to pick it', async (t) => {
+  const alice = await person(t, 'alice')
+  const bob = await person(t, 'bob')
+  const ids: string[] = []
+  for (const title of ['twins', 'Twins', bob.username]) {
+    const g = await run(alice.env, ['group', 'create', title, bob.username])
+    t.equal(g.code, 0, g.stderr)
+    ids.push(/\(([0-9a-f-]{36})\)/.exec(g.stdout)?.[1] as string)
+  }
+
+  const twins = await run(alice.env, ['chat', 'twins'])
+  t.equal(twins.code, 1)
+  // Listed as `conversations` lists them: the newer first.
+  t.equal(twins.stderr, `metadome: "twins" could be the group "Twins" (${ids[1]}, 2 members), the group "twins" (${ids[0]}, 2 members): name the group by its id\n`)
+
+  const both = await run(alice.env, ['chat', bob.username])
+  t.equal(both.code, 1)
+  t.equal(both.stderr, `metadome: "${bob.username}" could be the user ${bob.username}, the group "${bob.username}" (${ids[2]}, 2 members): name a group by its id, the user as @${bob.username}\n`)
+
+  const byId = await run(alice.env, ['chat', ids[1] as string], 'to the second twin\n')
+  t.equal(byId.code, 0, byId.stderr)
+  t.match(byId.stdout, '— chatting in Twins (2 members')
+  const user = await run(alice.env, ['chat', `@${bob.username}`], 'to bob himself\n')
+  t.equal(user.code, 0, user.stderr)
+  t.match(user.stdout, `— chatting with ${bob.username} (`)
+
+  const none = await run(alice.env, ['chat', 'nobody here'])
+  t.equal(none.code, 1)
+  t.equal(none.stderr, 'metadome: no user named nobody here and none of your groups is titled "nobody here"\n')
+})

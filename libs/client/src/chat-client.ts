@@ -70,7 +70,7 @@ export interface ChatClientEvents {
 
 export interface ConnectOptions {
   authUrl: string
-  /** ws(s)://host/v1/ws of one or several gateways; reconnects go round them. */
+  /** One or several gateways, as ws(s)://host/v1/ws or as the http(s):// address they are served at (see gatewaySocketUrl); reconnects go round them. */
   gatewayUrl: string | string[]
   /** Where keys, tokens, pins and the cursor live; in memory by default (a new device every run). */
   keyStore?: KeyStore
@@ -157,11 +157,37 @@ const SENT_KEPT = 1000
 const SEEN_KEPT = 10_000
 const REFRESH_MARGIN_MS = 60_000
 
-/** ws://host:port/v1/ws → http://host:port */
+// A gateway is named by its WebSocket URL (ws(s)://…/v1/ws, used as given)
+// or by the http(s):// address it is served at (DESIGN.md "Browser client"),
+// perhaps under a path prefix behind a proxy. Its REST routes sit beside /v1/ws.
+
+const SOCKET_PATH = '/v1/ws'
+
+/**
+ * The WebSocket URL of a gateway address: http://host:3001 → ws://host:3001/v1/ws,
+ * https://example.com/chat → wss://example.com/chat/v1/ws. A ws(s) URL, or
+ * anything that is not an http(s) URL, is returned as it is (a bad one fails
+ * when the socket is opened, as `bad_request`).
+ */
+export function gatewaySocketUrl (gatewayUrl: string): string {
+  let u: URL
+  try {
+    u = new URL(gatewayUrl)
+  } catch {
+    return gatewayUrl
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return gatewayUrl
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'
+  if (!u.pathname.endsWith(SOCKET_PATH)) u.pathname = u.pathname.replace(/\/+$/, '') + SOCKET_PATH
+  u.hash = ''
+  return u.toString()
+}
+
+/** The base of a gateway's REST routes: wss://example.com/chat/v1/ws → https://example.com/chat */
 function httpBaseOf (gatewayUrl: string): string {
-  const u = new URL(gatewayUrl)
+  const u = new URL(gatewaySocketUrl(gatewayUrl))
   u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:'
-  u.pathname = ''
+  u.pathname = u.pathname.endsWith(SOCKET_PATH) ? u.pathname.slice(0, -SOCKET_PATH.length) : ''
   u.search = ''
   return u.toString().replace(/\/$/, '')
 }
@@ -227,7 +253,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     this.#session = session
     this.#names = storeNames(user.id)
     this.#options = options
-    this.#urls = Array.isArray(options.gatewayUrl) ? [...options.gatewayUrl] : [options.gatewayUrl]
+    this.#urls = (Array.isArray(options.gatewayUrl) ? options.gatewayUrl : [options.gatewayUrl]).map(gatewaySocketUrl)
     if (this.#urls.length === 0) throw new TypeError('gatewayUrl: give at least one gateway')
     // Spread clients over the gateways from the start.
     this.#urlIndex = Math.floor(Math.random() * this.#urls.length)

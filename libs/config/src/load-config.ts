@@ -19,7 +19,9 @@ export function loadConfig<S extends TObject>(schema: S, env: Env): Static<S> {
     // An empty variable is how shells and compose files say "unset".
     if (value !== undefined && value !== '') raw[key] = value
   }
-  const value = Value.Convert(schema, Value.Default(schema, raw))
+  // A copy: Default and Convert change what they are given, and `raw` must
+  // stay as the variables were written for the message below.
+  const value = Value.Convert(schema, Value.Default(schema, { ...raw }))
   const [first] = Value.Errors(schema, value)
   if (first === undefined) return value as Static<S>
 

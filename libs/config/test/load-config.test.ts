@@ -22,6 +22,22 @@ t.test('an empty variable counts as unset', async (t) => {
   t.equal(loadConfig(Schema, { DATABASE_URL: DB, PORT: '' }).PORT, 3000)
 })
 
+t.test('every empty variable counts as unset: defaults apply as if it were not there', async (t) => {
+  const empty = Object.fromEntries(Object.keys(Schema.properties).map((key) => [key, '']))
+  t.same(loadConfig(Schema, { ...empty, DATABASE_URL: DB }), loadConfig(Schema, { DATABASE_URL: DB }))
+})
+
+t.test('an empty DATABASE_URL is reported as missing, as an unset one (an app started alone refuses it)', async (t) => {
+  const err = t.throws(() => loadConfig(Schema, { DATABASE_URL: '' })) as Error
+  t.type(err, ConfigError)
+  t.equal(err.message, 'DATABASE_URL is required: set it to a postgres:// connection URL')
+})
+
+t.test('a refused value is quoted as it was written, not as it was converted', async (t) => {
+  const err = t.throws(() => loadConfig(Schema, { DATABASE_URL: DB, PORT: '70000' })) as Error
+  t.match(err.message, /^PORT is invalid \(got "70000"\): expected a port number from 0 to 65535$/)
+})
+
 t.test('several NATS servers, comma-separated, are accepted', async (t) => {
   const url = 'nats://a:4222,nats://b:4222,tls://c.example.com:4443'
   t.equal(loadConfig(Schema, { DATABASE_URL: DB, NATS_URL: url }).NATS_URL, url)
