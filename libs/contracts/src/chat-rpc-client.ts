@@ -1,4 +1,4 @@
-import type { Namespace } from '@metadome/nats'
+import type { Namespace } from './namespace.js'
 import { chatSubjects } from './chat.js'
 import { ChatRpcErrorCode, type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult } from './chat-rpc.js'
 import { isErrorCodeOf } from './errors.js'

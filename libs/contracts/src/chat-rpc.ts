@@ -1,4 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox'
+import { Cursor, GroupRole, Strict } from './schema.js'
 import { Conversation, ConversationEvent, ConversationId, Message } from './chat.js'
 import { errorCodes } from './errors.js'
 
@@ -18,7 +19,6 @@ import { errorCodes } from './errors.js'
 //   passes silently; a new optional request property needs the writers first.
 
 const UserId = Type.String({ format: 'uuid' })
-const Seq = Type.Integer({ minimum: 0, description: 'a CHAT stream sequence; 0 means "before everything"' })
 
 /**
  * The codes a method can fail with (DESIGN.md "Error codes"): what a
@@ -53,7 +53,7 @@ export type ChatUser = Static<typeof ChatUser>
  * A member's standing in a conversation. Direct conversations have two
  * `member`s; groups (issue 5) have `admin`s too.
  */
-export const MemberRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
+export const MemberRole = GroupRole
 export type MemberRole = Static<typeof MemberRole>
 
 export const HISTORY_DEFAULT_LIMIT = 50
@@ -61,7 +61,6 @@ export const HISTORY_MAX_LIMIT = 100
 export const SINCE_DEFAULT_LIMIT = 500
 export const SINCE_MAX_LIMIT = 1000
 
-const strict = { additionalProperties: false }
 
 /**
  * The methods: name → request and result schemas. Replies may return fewer
@@ -71,13 +70,13 @@ const strict = { additionalProperties: false }
 export const ChatRpcMethods = {
   /** The user, or null when the projection has no such user (never registered, or deleted). */
   'users.get': {
-    request: Type.Object({ userId: UserId }, strict),
+    request: Strict({ userId: UserId }),
     result: Type.Object({ user: Type.Union([ChatUser, Type.Null()]) })
   },
 
   /** The conversations `userId` is a member of now, newest activity first. */
   'conversations.list': {
-    request: Type.Object({ userId: UserId }, strict),
+    request: Strict({ userId: UserId }),
     result: Type.Object({ items: Type.Array(Conversation) })
   },
 
@@ -92,7 +91,7 @@ export const ChatRpcMethods = {
    * the canonical one of directConversationId().
    */
   'conversations.get': {
-    request: Type.Object({ conversationId: ConversationId, userId: UserId }, strict),
+    request: Strict({ conversationId: ConversationId, userId: UserId }),
     result: Type.Object({ conversation: Conversation, role: MemberRole })
   },
 
@@ -102,12 +101,12 @@ export const ChatRpcMethods = {
    * member, now or before), `not_found`.
    */
   'messages.history': {
-    request: Type.Object({
+    request: Strict({
       conversationId: ConversationId,
       userId: UserId,
       before: Type.Optional(Type.Integer({ minimum: 1 })),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }))
-    }, strict),
+    }),
     result: Type.Object({ items: Type.Array(Message), hasMore: Type.Boolean() })
   },
 
@@ -121,12 +120,12 @@ export const ChatRpcMethods = {
    * `hasMore: true` it calls again with `after` = the last item's seq.
    */
   'messages.since': {
-    request: Type.Object({
+    request: Strict({
       userId: UserId,
-      after: Seq,
+      after: Cursor,
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: SINCE_MAX_LIMIT, default: SINCE_DEFAULT_LIMIT }))
-    }, strict),
-    result: Type.Object({ items: Type.Array(Message), storedThrough: Seq, hasMore: Type.Boolean() })
+    }),
+    result: Type.Object({ items: Type.Array(Message), storedThrough: Cursor, hasMore: Type.Boolean() })
   },
 
   /**
@@ -135,7 +134,7 @@ export const ChatRpcMethods = {
    * Errors: `forbidden`, `not_found`.
    */
   'receipts.read': {
-    request: Type.Object({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1 }) }, strict),
+    request: Strict({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1 }) }),
     result: Type.Object({})
   },
 
@@ -149,14 +148,14 @@ export const ChatRpcMethods = {
    * group would be over its size limit).
    */
   'groups.authorize': {
-    request: Type.Object({ event: ConversationEvent }, strict),
+    request: Strict({ event: ConversationEvent }),
     result: Type.Object({ conversation: Conversation })
   },
 
   /** How far the writer has stored CHAT (see messages.since). */
   'writer.position': {
-    request: Type.Object({}, strict),
-    result: Type.Object({ storedThrough: Seq })
+    request: Strict({}),
+    result: Type.Object({ storedThrough: Cursor })
   }
 } satisfies Record<string, { request: TSchema, result: TSchema }>
 

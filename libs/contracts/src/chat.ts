@@ -1,12 +1,12 @@
 import Type, { type Static } from 'typebox'
-import type { Namespace } from '@metadome/nats'
+import { GroupId, GroupRole, Seq, Strict, Uuid } from './schema.js'
+import type { Namespace } from './namespace.js'
 
 // The chat model shared by gateways, message-writer and clients (DESIGN.md
 // "WebSocket contract", "Delivery guarantees").
 
 export const MAX_BODY_BYTES = 64 * 1024
 
-const Uuid = Type.String({ format: 'uuid' })
 
 /** Group conversation ids are UUIDs; direct ones are derived (see directConversationId). */
 export const ConversationId = Type.String({
@@ -36,34 +36,34 @@ export const Body = Type.Object({}, {
 })
 
 /** What a gateway publishes to CHAT on `<ns>.chat.msg.<conversationId>` (Nats-Msg-Id = id). */
-export const StreamMessage = Type.Object({
+export const StreamMessage = Strict({
   id: Uuid,
   conversationId: ConversationId,
   senderId: Uuid,
   sentAt: Type.String({ format: 'date-time' }),
   body: Body
-}, { additionalProperties: false })
+})
 export type StreamMessage = Static<typeof StreamMessage>
 
 /** A message as clients see it: the stream message plus its stream sequence. */
-export const Message = Type.Object({
+export const Message = Strict({
   id: Uuid,
   conversationId: ConversationId,
   senderId: Uuid,
-  seq: Type.Integer({ minimum: 1, description: 'CHAT stream sequence: one total order across conversations' }),
+  seq: Seq,
   sentAt: Type.String({ format: 'date-time' }),
   body: Body
-}, { $id: 'Message', additionalProperties: false })
+}, { $id: 'Message' })
 export type Message = Static<typeof Message>
 
-export const Conversation = Type.Object({
+export const Conversation = Strict({
   id: ConversationId,
   kind: Type.Union([Type.Literal('direct'), Type.Literal('group')]),
   title: Type.Optional(Type.String({ maxLength: 128 })),
   members: Type.Array(Uuid),
   createdAt: Type.String({ format: 'date-time' }),
   lastSeq: Type.Integer({ minimum: 0, description: 'seq of the newest message, 0 if none' }),
-  roles: Type.Optional(Type.Record(Type.String(), Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]), {
+  roles: Type.Optional(Type.Record(Type.String(), GroupRole, {
     description: 'groups: each current member\'s role by user id'
   })),
   unread: Type.Optional(Type.Integer({ minimum: 0, description: 'in the list: messages from others after the caller\'s read cursor' })),
@@ -71,16 +71,14 @@ export const Conversation = Type.Object({
     description: 'read receipts: each current member\'s read cursor (the highest seq they marked read) by user id'
   })),
   joinedSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'groups, in the caller\'s list: the seq of the change that added the caller; they see messages after it only' }))
-}, { $id: 'Conversation', additionalProperties: false })
+}, { $id: 'Conversation' })
 export type Conversation = Static<typeof Conversation>
 
 export const GROUP_TITLE_MAX = 128
 
-/** A member's standing in a group: the owner(s) and admins manage it. */
-export const GroupRole = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')])
+export { GroupRole }
 export type GroupRole = Static<typeof GroupRole>
 
-const GroupId = Type.String({ format: 'uuid', description: 'a group conversation id' })
 const Title = Type.String({ minLength: 1, maxLength: GROUP_TITLE_MAX })
 const eventBase = {
   /** Chosen by the gateway, also the Nats-Msg-Id: a retried publish is stored once. */
@@ -100,12 +98,12 @@ const eventBase = {
  * see messages with seq > that event's seq; removed ones up to it.
  */
 export const ConversationEvent = Type.Union([
-  Type.Object({ ...eventBase, type: Type.Literal('created'), title: Title, members: Type.Array(Type.Object({ userId: Uuid, role: GroupRole }, { additionalProperties: false }), { minItems: 1 }) }, { additionalProperties: false }),
-  Type.Object({ ...eventBase, type: Type.Literal('member_added'), userId: Uuid }, { additionalProperties: false }),
-  Type.Object({ ...eventBase, type: Type.Literal('member_removed'), userId: Uuid }, { additionalProperties: false }),
-  Type.Object({ ...eventBase, type: Type.Literal('member_left') }, { additionalProperties: false }),
-  Type.Object({ ...eventBase, type: Type.Literal('renamed'), title: Title }, { additionalProperties: false }),
-  Type.Object({ ...eventBase, type: Type.Literal('role_changed'), userId: Uuid, role: GroupRole }, { additionalProperties: false })
+  Strict({ ...eventBase, type: Type.Literal('created'), title: Title, members: Type.Array(Strict({ userId: Uuid, role: GroupRole }), { minItems: 1 }) }),
+  Strict({ ...eventBase, type: Type.Literal('member_added'), userId: Uuid }),
+  Strict({ ...eventBase, type: Type.Literal('member_removed'), userId: Uuid }),
+  Strict({ ...eventBase, type: Type.Literal('member_left') }),
+  Strict({ ...eventBase, type: Type.Literal('renamed'), title: Title }),
+  Strict({ ...eventBase, type: Type.Literal('role_changed'), userId: Uuid, role: GroupRole })
 ])
 export type ConversationEvent = Static<typeof ConversationEvent>
 export type ConversationEventType = ConversationEvent['type']

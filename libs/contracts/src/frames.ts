@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { Cursor, GroupId, Seq, Strict, Uuid } from './schema.js'
 import { Body, ConversationId, Conversation, Message, GroupRole, GROUP_TITLE_MAX } from './chat.js'
 import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
 import { errorCodes } from './errors.js'
@@ -8,9 +9,6 @@ import { errorCodes } from './errors.js'
 // — chat-gateway". One source: the gateway validates with these (compiled
 // once), the SDK is typed by them, the OpenAPI document is generated from them.
 
-const Uuid = Type.String({ format: 'uuid' })
-const Seq = Type.Integer({ minimum: 1, description: 'CHAT stream sequence' })
-const Cursor = Type.Integer({ minimum: 0, description: 'the highest seq a client has seen; 0 for none' })
 
 /** Echoed in the reply to a request, so clients can match them. */
 export const Ref = Type.Union([Type.String({ maxLength: 128 }), Type.Integer()], {
@@ -29,79 +27,78 @@ const HistoryLimit = Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, desc
 
 // ---------------------------------------------------------------- client → gateway
 
-export const AuthFrame = Type.Object({
+export const AuthFrame = Strict({
   type: Type.Literal('auth'),
   token: Type.String({ minLength: 1, maxLength: 8192 }),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type AuthFrame = Static<typeof AuthFrame>
 
 /** To a user: the direct conversation between sender and `to`. */
-export const SendToUserFrame = Type.Object({
+export const SendToUserFrame = Strict({
   type: Type.Literal('send'),
   id: Uuid,
   to: Uuid,
   body: Body,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 
 /** Into a conversation the sender is a member of. */
-export const SendToConversationFrame = Type.Object({
+export const SendToConversationFrame = Strict({
   type: Type.Literal('send'),
   id: Uuid,
   conversationId: ConversationId,
   body: Body,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 
 export const SendFrame = Type.Union([SendToUserFrame, SendToConversationFrame])
 export type SendFrame = Static<typeof SendFrame>
 
-export const SyncFrame = Type.Object({
+export const SyncFrame = Strict({
   type: Type.Literal('sync'),
   after: Cursor,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type SyncFrame = Static<typeof SyncFrame>
 
-export const HistoryFrame = Type.Object({
+export const HistoryFrame = Strict({
   type: Type.Literal('history'),
   conversationId: ConversationId,
   before: Type.Optional(Seq),
   limit: Type.Optional(HistoryLimit),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type HistoryFrame = Static<typeof HistoryFrame>
 
-export const ConversationsFrame = Type.Object({
+export const ConversationsFrame = Strict({
   type: Type.Literal('conversations'),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ConversationsFrame = Static<typeof ConversationsFrame>
 
-export const ReceiptFrame = Type.Object({
+export const ReceiptFrame = Strict({
   type: Type.Literal('receipt'),
   conversationId: ConversationId,
   seq: Seq,
   kind: ReceiptKind,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ReceiptFrame = Static<typeof ReceiptFrame>
 
-export const TypingFrame = Type.Object({
+export const TypingFrame = Strict({
   type: Type.Literal('typing'),
   conversationId: ConversationId,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type TypingFrame = Static<typeof TypingFrame>
 
-export const PingFrame = Type.Object({
+export const PingFrame = Strict({
   type: Type.Literal('ping'),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type PingFrame = Static<typeof PingFrame>
 
-const GroupId = Type.String({ format: 'uuid', description: 'a group conversation id' })
 const GroupTitle = Type.String({ minLength: 1, maxLength: GROUP_TITLE_MAX })
 /** Initial members besides the creator (who is the owner); at most GROUP_MAX_MEMBERS in all, checked by the writer. */
 const GroupMembers = Type.Array(Uuid, { maxItems: 100_000 })
@@ -115,12 +112,12 @@ const GroupMembers = Type.Array(Uuid, { maxItems: 100_000 })
  * member), too_large (over the group size limit).
  */
 export const GroupFrame = Type.Union([
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('create'), title: GroupTitle, members: GroupMembers, ref: Type.Optional(Ref) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('add'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('remove'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('leave'), conversationId: GroupId, ref: Type.Optional(Ref) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('rename'), conversationId: GroupId, title: GroupTitle, ref: Type.Optional(Ref) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('group'), op: Type.Literal('role'), conversationId: GroupId, userId: Uuid, role: GroupRole, ref: Type.Optional(Ref) }, { additionalProperties: false, description: 'the owner sets a member\'s role' })
+  Strict({ type: Type.Literal('group'), op: Type.Literal('create'), title: GroupTitle, members: GroupMembers, ref: Type.Optional(Ref) }),
+  Strict({ type: Type.Literal('group'), op: Type.Literal('add'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }),
+  Strict({ type: Type.Literal('group'), op: Type.Literal('remove'), conversationId: GroupId, userId: Uuid, ref: Type.Optional(Ref) }),
+  Strict({ type: Type.Literal('group'), op: Type.Literal('leave'), conversationId: GroupId, ref: Type.Optional(Ref) }),
+  Strict({ type: Type.Literal('group'), op: Type.Literal('rename'), conversationId: GroupId, title: GroupTitle, ref: Type.Optional(Ref) }),
+  Strict({ type: Type.Literal('group'), op: Type.Literal('role'), conversationId: GroupId, userId: Uuid, role: GroupRole, ref: Type.Optional(Ref) }, { description: 'the owner sets a member\'s role' })
 ])
 export type GroupFrame = Static<typeof GroupFrame>
 
@@ -138,95 +135,95 @@ export const ClientFrames = {
 } as const
 export type ClientFrameType = keyof typeof ClientFrames
 
-export const ClientFrame = Type.Union(Object.values(ClientFrames))
-export type ClientFrame = AuthFrame | SendFrame | SyncFrame | HistoryFrame | ConversationsFrame | ReceiptFrame | TypingFrame | PingFrame | GroupFrame
+export const ClientFrame = Type.Union([AuthFrame, SendFrame, SyncFrame, HistoryFrame, ConversationsFrame, ReceiptFrame, TypingFrame, PingFrame, GroupFrame])
+export type ClientFrame = Static<typeof ClientFrame>
 
 // ---------------------------------------------------------------- gateway → client
 
-export const ReadyFrame = Type.Object({
+export const ReadyFrame = Strict({
   type: Type.Literal('ready'),
   userId: Uuid,
   connectionId: Type.String(),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ReadyFrame = Static<typeof ReadyFrame>
 
 /** The reply to an `auth` frame on a socket that is ready already: the socket now lives on the new token. */
-export const AuthedFrame = Type.Object({
+export const AuthedFrame = Strict({
   type: Type.Literal('authed'),
   expiresAt: Type.String({ format: 'date-time', description: 'when the new token expires; renew before it (the socket is closed with 4401 30 seconds after)' }),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type AuthedFrame = Static<typeof AuthedFrame>
 
 /** Sent only once the CHAT stream stored the message; the same for a repeated id. */
-export const Ack = Type.Object({
+export const Ack = Strict({
   id: Uuid,
   conversationId: ConversationId,
   seq: Seq,
   sentAt: Type.String({ format: 'date-time' })
-}, { additionalProperties: false })
+})
 export type Ack = Static<typeof Ack>
 
-export const AckFrame = Type.Object({
+export const AckFrame = Strict({
   type: Type.Literal('ack'),
   ...Ack.properties,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type AckFrame = Static<typeof AckFrame>
 
-export const MessageFrame = Type.Object({
+export const MessageFrame = Strict({
   type: Type.Literal('message'),
   message: Message
-}, { additionalProperties: false })
+})
 export type MessageFrame = Static<typeof MessageFrame>
 
-export const SyncedFrame = Type.Object({
+export const SyncedFrame = Strict({
   type: Type.Literal('synced'),
   cursor: Cursor,
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type SyncedFrame = Static<typeof SyncedFrame>
 
-export const HistoryReplyFrame = Type.Object({
+export const HistoryReplyFrame = Strict({
   type: Type.Literal('history'),
   conversationId: ConversationId,
   items: Type.Array(Message, { description: 'newest first' }),
   hasMore: Type.Boolean(),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type HistoryReplyFrame = Static<typeof HistoryReplyFrame>
 
-export const ConversationsReplyFrame = Type.Object({
+export const ConversationsReplyFrame = Strict({
   type: Type.Literal('conversations'),
   items: Type.Array(Conversation),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ConversationsReplyFrame = Static<typeof ConversationsReplyFrame>
 
-export const ReceiptEventFrame = Type.Object({
+export const ReceiptEventFrame = Strict({
   type: Type.Literal('receipt'),
   conversationId: ConversationId,
   userId: Uuid,
   seq: Seq,
   kind: ReceiptKind
-}, { additionalProperties: false })
+})
 export type ReceiptEventFrame = Static<typeof ReceiptEventFrame>
 
-export const TypingEventFrame = Type.Object({
+export const TypingEventFrame = Strict({
   type: Type.Literal('typing'),
   conversationId: ConversationId,
   userId: Uuid
-}, { additionalProperties: false })
+})
 export type TypingEventFrame = Static<typeof TypingEventFrame>
 
 /** What changed a group, ordered with its messages by `seq`: members see messages with seq > the seq that added them, and up to the one that removed them. */
-export const ConversationChange = Type.Object({
+export const ConversationChange = Strict({
   type: Type.Union([Type.Literal('created'), Type.Literal('member_added'), Type.Literal('member_removed'), Type.Literal('member_left'), Type.Literal('renamed'), Type.Literal('role_changed')]),
   seq: Seq,
   actorId: Uuid,
   userId: Type.Optional(Uuid)
-}, { additionalProperties: false })
+})
 export type ConversationChange = Static<typeof ConversationChange>
 
 /**
@@ -234,34 +231,33 @@ export type ConversationChange = Static<typeof ConversationChange>
  * `members` no longer lists them). `change` says what happened for groups;
  * `ref` is set on the reply to a `group` frame.
  */
-export const ConversationFrame = Type.Object({
+export const ConversationFrame = Strict({
   type: Type.Literal('conversation'),
   conversation: Conversation,
   change: Type.Optional(ConversationChange),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ConversationFrame = Static<typeof ConversationFrame>
 
-export const PongFrame = Type.Object({
+export const PongFrame = Strict({
   type: Type.Literal('pong'),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type PongFrame = Static<typeof PongFrame>
 
-export const ErrorFrame = Type.Object({
+export const ErrorFrame = Strict({
   type: Type.Literal('error'),
   code: ErrorCode,
   message: Type.String(),
   ref: Type.Optional(Ref)
-}, { additionalProperties: false })
+})
 export type ErrorFrame = Static<typeof ErrorFrame>
 
 export const ServerFrame = Type.Union([
   ReadyFrame, AuthedFrame, AckFrame, MessageFrame, SyncedFrame, HistoryReplyFrame, ConversationsReplyFrame,
   ReceiptEventFrame, TypingEventFrame, ConversationFrame, PongFrame, ErrorFrame
 ])
-export type ServerFrame = ReadyFrame | AuthedFrame | AckFrame | MessageFrame | SyncedFrame | HistoryReplyFrame | ConversationsReplyFrame |
-ReceiptEventFrame | TypingEventFrame | ConversationFrame | PongFrame | ErrorFrame
+export type ServerFrame = Static<typeof ServerFrame>
 
 /** WebSocket close codes of the contract, plus 4029 for a client over its frame rate. */
 export const CloseCode = {
@@ -278,69 +274,69 @@ export const CloseCode = {
 
 // ---------------------------------------------------------------- REST bodies
 
-export const ConversationParams = Type.Object({
+export const ConversationParams = Strict({
   id: ConversationId
-}, { additionalProperties: false })
+})
 export type ConversationParams = Static<typeof ConversationParams>
 
-export const ConversationsResponse = Type.Object({
+export const ConversationsResponse = Strict({
   items: Type.Array(Conversation)
-}, { additionalProperties: false })
+})
 export type ConversationsResponse = Static<typeof ConversationsResponse>
 
-export const MessagesQuery = Type.Object({
+export const MessagesQuery = Strict({
   before: Type.Optional(Seq),
   limit: Type.Optional(HistoryLimit)
-}, { additionalProperties: false })
+})
 export type MessagesQuery = Static<typeof MessagesQuery>
 
-export const MessagesResponse = Type.Object({
+export const MessagesResponse = Strict({
   items: Type.Array(Message, { description: 'newest first' }),
   hasMore: Type.Boolean()
-}, { additionalProperties: false })
+})
 export type MessagesResponse = Static<typeof MessagesResponse>
 
-export const SendMessageBody = Type.Object({
+export const SendMessageBody = Strict({
   id: Uuid,
   body: Body
-}, { additionalProperties: false })
+})
 export type SendMessageBody = Static<typeof SendMessageBody>
 
-export const CreateGroupBody = Type.Object({
+export const CreateGroupBody = Strict({
   title: GroupTitle,
   members: GroupMembers
-}, { additionalProperties: false })
+})
 export type CreateGroupBody = Static<typeof CreateGroupBody>
 
-export const AddMemberBody = Type.Object({
+export const AddMemberBody = Strict({
   userId: Uuid
-}, { additionalProperties: false })
+})
 export type AddMemberBody = Static<typeof AddMemberBody>
 
-export const MemberRoleBody = Type.Object({
+export const MemberRoleBody = Strict({
   role: GroupRole
-}, { additionalProperties: false })
+})
 export type MemberRoleBody = Static<typeof MemberRoleBody>
 
-export const RenameGroupBody = Type.Object({
+export const RenameGroupBody = Strict({
   title: GroupTitle
-}, { additionalProperties: false })
+})
 export type RenameGroupBody = Static<typeof RenameGroupBody>
 
-export const GroupParams = Type.Object({
+export const GroupParams = Strict({
   id: GroupId
-}, { additionalProperties: false })
+})
 export type GroupParams = Static<typeof GroupParams>
 
-export const MemberParams = Type.Object({
+export const MemberParams = Strict({
   id: GroupId,
   userId: Uuid
-}, { additionalProperties: false })
+})
 export type MemberParams = Static<typeof MemberParams>
 
 /** The group after a change, and the seq of the change in CHAT. */
-export const GroupChangeResponse = Type.Object({
+export const GroupChangeResponse = Strict({
   conversation: Conversation,
   seq: Seq
-}, { additionalProperties: false })
+})
 export type GroupChangeResponse = Static<typeof GroupChangeResponse>

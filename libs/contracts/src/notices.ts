@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { Strict } from './schema.js'
 import { Conversation } from './chat.js'
 import { ConversationChange } from './frames.js'
 
@@ -9,10 +10,10 @@ import { ConversationChange } from './frames.js'
  * Every gateway holding one of the user's sockets subscribes to the
  * conversation and catches the sockets up on it.
  */
-export const JoinedNotice = Type.Object({
+export const JoinedNotice = Strict({
   type: Type.Literal('joined'),
   conversation: Conversation,
   joinedSeq: Type.Optional(Type.Integer({ minimum: 1, description: 'groups: the seq of the change that added the user; they get messages after it only' })),
   change: Type.Optional(ConversationChange)
-}, { $id: 'JoinedNotice', additionalProperties: false })
+}, { $id: 'JoinedNotice' })
 export type JoinedNotice = Static<typeof JoinedNotice>

@@ -1,4 +1,4 @@
-import type { Namespace } from '@metadome/nats'
+import type { Namespace } from './namespace.js'
 
 // The JetStream streams and their subjects, named once. Any app may run
 // ensureStream() with these configs at start (idempotent), so start order

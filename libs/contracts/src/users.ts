@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox'
+import { Strict } from './schema.js'
 
 // REST schemas of auth-api (DESIGN.md "REST contract — auth-api"): users,
 // sessions and tokens. The server validates with them (unknown fields are
@@ -33,111 +34,111 @@ export const RefreshToken = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', descri
 const Timestamp = Type.String({ format: 'date-time' })
 
 /** A user as others see them; `email` only for the user themself and admins. Never a password hash. */
-export const User = Type.Object({
+export const User = Strict({
   id: UserId,
   username: Username,
   displayName: DisplayName,
   email: Type.Optional(Type.Union([Email, Type.Null()])),
   createdAt: Timestamp,
   updatedAt: Timestamp
-}, { additionalProperties: false, description: 'a user' })
+}, { description: 'a user' })
 export type User = Static<typeof User>
 
-export const UserResponse = Type.Object({ user: User }, { additionalProperties: false })
+export const UserResponse = Strict({ user: User })
 export type UserResponse = Static<typeof UserResponse>
 
-export const UserIdParams = Type.Object({ id: UserId }, { additionalProperties: false })
+export const UserIdParams = Strict({ id: UserId })
 export type UserIdParams = Static<typeof UserIdParams>
 
 // POST /v1/users
-export const RegisterRequest = Type.Object({
+export const RegisterRequest = Strict({
   username: Username,
   password: NewPassword,
   displayName: Type.Optional(DisplayName),
   email: Type.Optional(Email)
-}, { additionalProperties: false, description: 'displayName defaults to the username' })
+}, { description: 'displayName defaults to the username' })
 export type RegisterRequest = Static<typeof RegisterRequest>
 
 // GET /v1/users
-export const ListUsersQuery = Type.Object({
+export const ListUsersQuery = Strict({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
   cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'nextCursor of the previous page' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'prefix of the username or display name, any case' }))
-}, { additionalProperties: false })
+})
 export type ListUsersQuery = Static<typeof ListUsersQuery>
 
-export const UserList = Type.Object({
+export const UserList = Strict({
   items: Type.Array(User),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page' })
-}, { additionalProperties: false, description: 'users ordered by username (case-insensitive), keyset-paginated' })
+}, { description: 'users ordered by username (case-insensitive), keyset-paginated' })
 export type UserList = Static<typeof UserList>
 
 // PATCH /v1/users/:id
-export const UpdateUserRequest = Type.Object({
+export const UpdateUserRequest = Strict({
   displayName: Type.Optional(DisplayName),
   email: Type.Optional(Type.Union([Email, Type.Null()], { description: 'null removes it' })),
   username: Type.Optional(Username),
   password: Type.Optional(NewPassword),
   currentPassword: Type.Optional(Password)
-}, { additionalProperties: false, description: 'a username or password change of one\'s own account needs currentPassword; a password change ends every other session' })
+}, { description: 'a username or password change of one\'s own account needs currentPassword; a password change ends every other session' })
 export type UpdateUserRequest = Static<typeof UpdateUserRequest>
 
 // DELETE /v1/users/:id
-export const DeleteUserRequest = Type.Object({
+export const DeleteUserRequest = Strict({
   currentPassword: Type.Optional(Password)
-}, { additionalProperties: false, description: 'currentPassword is required to delete one\'s own account' })
+}, { description: 'currentPassword is required to delete one\'s own account' })
 export type DeleteUserRequest = Static<typeof DeleteUserRequest>
 
 // POST /v1/auth/login
-export const LoginRequest = Type.Object({
+export const LoginRequest = Strict({
   username: Type.String({ minLength: 1, maxLength: 64 }),
   password: Password
-}, { additionalProperties: false })
+})
 export type LoginRequest = Static<typeof LoginRequest>
 
 // POST /v1/auth/login, POST /v1/auth/refresh
-export const TokenResponse = Type.Object({
+export const TokenResponse = Strict({
   accessToken: Type.String({ description: 'JWT (EdDSA), verify with /.well-known/jwks.json' }),
   refreshToken: RefreshToken,
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
   user: User
-}, { additionalProperties: false })
+})
 export type TokenResponse = Static<typeof TokenResponse>
 
 // POST /v1/auth/refresh, POST /v1/auth/logout
-export const RefreshRequest = Type.Object({ refreshToken: RefreshToken }, { additionalProperties: false })
+export const RefreshRequest = Strict({ refreshToken: RefreshToken })
 export type RefreshRequest = Static<typeof RefreshRequest>
 
 // GET /v1/auth/sessions, DELETE /v1/auth/sessions/:id
-export const Session = Type.Object({
+export const Session = Strict({
   id: Type.String({ format: 'uuid' }),
   createdAt: Timestamp,
   lastUsedAt: Timestamp,
   expiresAt: Timestamp,
   userAgent: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean({ description: 'the session of the token that asked' })
-}, { additionalProperties: false })
+})
 export type Session = Static<typeof Session>
 
-export const SessionList = Type.Object({ items: Type.Array(Session) }, { additionalProperties: false, description: 'active sessions, newest first' })
+export const SessionList = Strict({ items: Type.Array(Session) }, { description: 'active sessions, newest first' })
 export type SessionList = Static<typeof SessionList>
 
-export const SessionIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false })
+export const SessionIdParams = Strict({ id: Type.String({ format: 'uuid' }) })
 export type SessionIdParams = Static<typeof SessionIdParams>
 
 // GET /.well-known/jwks.json
-export const Jwk = Type.Object({
+export const Jwk = Strict({
   kty: Type.Literal('OKP'),
   crv: Type.Literal('Ed25519'),
   x: Type.String(),
   kid: Type.String(),
   alg: Type.Literal('EdDSA'),
   use: Type.Literal('sig')
-}, { additionalProperties: false })
+})
 export type Jwk = Static<typeof Jwk>
 
-export const Jwks = Type.Object({ keys: Type.Array(Jwk) }, { additionalProperties: false, description: 'the signing key, and during a rotation the next one' })
+export const Jwks = Strict({ keys: Type.Array(Jwk) }, { description: 'the signing key, and during a rotation the next one' })
 export type Jwks = Static<typeof Jwks>
 
 /** Claims of an access token (header: alg EdDSA, typ JWT, kid). */

@@ -1,9 +1,8 @@
 import t from 'tap'
 import { connect } from '@nats-io/transport-node'
 import { Compile } from 'typebox/compile'
-import { namespace } from '@metadome/nats'
 import { createTestNamespace, testNatsUrl } from '@metadome/testing'
-import { chatRpc, ChatRpcError, ChatRpcMethods, chatRpcMethodNames, chatSubjects } from '../src/index.js'
+import { chatRpc, ChatRpcError, ChatRpcMethods, chatRpcMethodNames, chatSubjects, namespace } from '../src/index.js'
 
 const userId = '0b6f3c1e-5d0a-4b8e-9f3a-2c1d4e5f6a7b'
 

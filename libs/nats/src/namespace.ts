@@ -1,25 +1,4 @@
-/**
- * Names of everything this deployment creates in NATS, derived from one
- * namespace (DESIGN.md "Namespacing"). Stream, consumer and bucket names may
- * not contain dots, so they join with "_"; subjects join with ".".
- */
-export interface Namespace {
-  readonly prefix: string
-  stream: (name: string) => string
-  consumer: (name: string) => string
-  bucket: (name: string) => string
-  subject: (...tokens: Array<string | number>) => string
-}
-
-export function namespace (prefix: string): Namespace {
-  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
-    throw new Error(`invalid NATS namespace ${JSON.stringify(prefix)}`)
-  }
-  return {
-    prefix,
-    stream: (name) => `${prefix}_${name}`,
-    consumer: (name) => `${prefix}_${name}`,
-    bucket: (name) => `${prefix}_${name}`,
-    subject: (...tokens) => [prefix, ...tokens].join('.')
-  }
-}
+// Naming is part of the contract (DESIGN.md "Namespacing"), so it lives in
+// @metadome/contracts, which browsers import without NATS; re-exported here
+// for the server side's convenience.
+export { namespace, type Namespace } from '@metadome/contracts'
