@@ -5,9 +5,9 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, parseAllDocuments } from 'yaml'
 import type { TObject } from 'typebox'
-import { AuthConfig } from '../../apps/auth-api/src/config.js'
-import { GatewayConfig } from '../../apps/chat-gateway/src/config.js'
-import { WriterConfig } from '../../apps/message-writer/src/config.js'
+import { AuthConfig } from '@metadome/auth-api/config'
+import { GatewayConfig } from '@metadome/chat-gateway/config'
+import { WriterConfig } from '@metadome/message-writer/config'
 
 // A static test of deploy/: no Docker engine or cluster runs here, so the
 // compose file, the Kubernetes manifests and the Dockerfile are read as data

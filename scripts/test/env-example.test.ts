@@ -1,8 +1,8 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
-import { AuthConfig } from '../../apps/auth-api/src/config.js'
-import { GatewayConfig } from '../../apps/chat-gateway/src/config.js'
-import { WriterConfig } from '../../apps/message-writer/src/config.js'
+import { AuthConfig } from '@metadome/auth-api/config'
+import { GatewayConfig } from '@metadome/chat-gateway/config'
+import { WriterConfig } from '@metadome/message-writer/config'
 
 // .env.example is what operators copy: it must name every variable an app
 // reads, and nothing an app would ignore.

@@ -2,8 +2,8 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { createDb, migrateToLatest } from '@metadome/db'
 import { createTestDatabase } from '@metadome/testing'
-import { migrations as authMigrations } from '../../apps/auth-api/src/migrations/index.js'
-import { migrations as chatMigrations } from '../../apps/message-writer/src/migrations/index.js'
+import { migrations as authMigrations } from '@metadome/auth-api/migrations'
+import { migrations as chatMigrations } from '@metadome/message-writer/migrations'
 
 // Both apps' schemas in one database, as `npm start` runs them.
 

@@ -38,7 +38,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: trustProxy(config.TRUST_PROXY),
     database: authDatabase(config.DATABASE_URL),
-    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE }
+    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS }
   }, async (app) => {
     await app.register(securityPlugin, { corsOrigins: corsOrigins(config.CORS_ORIGINS) })
     await app.register(openapi, {

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto'
 import { ChatClient } from '@metadome/client'
 import { FileKeyStore } from '@metadome/client/node'
 import { until } from '@metadome/testing'
-import { startStack } from '../../../libs/client/test/stack.js'
-import { inboxOf } from '../../../libs/client/test/helper.js'
-import { cliEnv, newHome, run, start, watch } from './helper.js'
+import { startStack } from '@metadome/e2e'
+import { cliEnv, newHome, run, start, watch } from './helpers/cli.js'
+import { inboxOf } from './helpers/inbox.js'
 
 // The terminal client, spawned as a user runs it (`metadome …`), against the
 // real services started in this process on free ports.

@@ -4,8 +4,8 @@ import { build } from 'esbuild'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { ChatClient } from '../src/index.js'
-import { startStack } from './stack.js'
-import { PASSWORD, signUp, username } from './helper.js'
+import { startStack } from '@metadome/e2e'
+import { PASSWORD, signUp, username } from './helpers/users.js'
 
 // "Runs unchanged in Node and browsers": the SDK is bundled for the browser
 // platform (a Node built-in anywhere in its module graph fails the build) and

@@ -7,9 +7,9 @@ import { chatSubjects, directConversationId, type Message } from '@metadome/cont
 import { importDeviceKeys, sealEnvelope } from '@metadome/e2ee'
 import { ChatClient, MemoryKeyStore, isChatClientError, storeNames, type KeyChange } from '../src/index.js'
 import { until } from '@metadome/testing'
-import { startStack } from './stack.js'
-import { inboxOf, PASSWORD, signUp, username } from './helper.js'
-import { startSilentProxy } from './silent-proxy.js'
+import { startStack } from '@metadome/e2e'
+import { inboxOf, PASSWORD, signUp, username } from './helpers/users.js'
+import { startSilentProxy } from './helpers/silent-proxy.js'
 
 // The SDK against the real services: auth-api, message-writer and two
 // chat-gateways in this process, on a fresh database and NATS namespace.
@@ -185,7 +185,7 @@ t.test('a gateway that goes away: the client moves to another, resyncs, and lose
 
   const disconnected = new Promise<{ code: number }>((resolve) => bob.client.once('disconnected', resolve))
   const resynced = new Promise<void>((resolve) => bob.client.once('synced', () => resolve()))
-  await (local.gateways[index] as (typeof local.gateways)[number]).close()
+  await (local.gateways[index] as (typeof local.gateways)[number]).app.close()
   t.equal((await disconnected).code, 1012, 'the gateway says it is restarting')
   await alice.client.sendText({ to: bob.id }, 'r2')
   await alice.client.sendText({ to: bob.id }, 'r3')
@@ -301,7 +301,7 @@ t.test('a third party\'s message injected into a direct conversation behind the 
     recipients: await Promise.all([mallory.id, alice.id, bob.id].map(async (u) => await mallory.client.deviceList(u))),
     plaintext: 'this is bob, honest'
   })
-  const js = jetstream(stack.nc)
+  const js = jetstream(stack.nats.nc)
   await js.publish(chatSubjects(namespace(stack.ns)).message(conversationId), JSON.stringify({ id, conversationId, senderId: mallory.id, sentAt: new Date().toISOString(), body }), { msgID: id })
 
   const [rejected] = await alice.inbox.waitForRejected(1)
@@ -323,7 +323,7 @@ t.test('a message injected into a group behind the gateway\'s back by a removed 
 
   // Each seals a valid envelope for the group's members and publishes it to
   // CHAT directly, as a compromised server component would.
-  const js = jetstream(stack.nc)
+  const js = jetstream(stack.nats.nc)
   const inject = async (sender: typeof mallory, text: string): Promise<string> => {
     const device = await importDeviceKeys(await sender.store.get(storeNames(sender.id).device))
     const id = randomUUID()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { gatewaySocketUrl } from '../src/chat-client.js'
-import { startStack } from './stack.js'
-import { signUp } from './helper.js'
+import { startStack } from '@metadome/e2e'
+import { signUp } from './helpers/users.js'
 
 // A gateway may be given by the http(s) address it is served at, as a browser
 // app is configured (DESIGN.md "Browser client"), as well as by its

@@ -4,9 +4,9 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import type { MsgHdrs } from '@nats-io/transport-node'
 import { until } from '@metadome/testing'
 import type { Ack } from '@metadome/contracts'
-import { startStack } from './stack.js'
-import { PASSWORD, signUp, type TestUser } from './helper.js'
-import { newCanary, scan, spellings } from './canary.js'
+import { startStack } from '@metadome/e2e'
+import { PASSWORD, signUp, type TestUser } from './helpers/users.js'
+import { newCanary, scan, spellings } from './helpers/canary.js'
 
 // The proof of DESIGN.md "End-to-end encryption": users of the SDK exchange
 // texts holding a fresh random canary through the real services (auth-api,
@@ -30,13 +30,13 @@ const headerText = (h: MsgHdrs | undefined): string =>
   h === undefined ? '' : h.keys().map((k) => `${k}: ${h.values(k).join(', ')}`).join('\n')
 
 // Recording starts before the first user exists.
-const recorder = stack.nc.subscribe(`${stack.ns}.>`, {
+const recorder = stack.nats.nc.subscribe(`${stack.ns}.>`, {
   callback: (_err, msg) => {
     nats.push({ source: `nats ${msg.subject}`, text: `${headerText(msg.headers)}\n${Buffer.from(msg.data).toString('utf8')}` })
   }
 })
 // Request/reply answers (history from message-writer) travel on _INBOX, outside the namespace.
-const replies = stack.nc.subscribe('_INBOX.>', {
+const replies = stack.nats.nc.subscribe('_INBOX.>', {
   callback: (_err, msg) => {
     nats.push({ source: `nats ${msg.subject}`, text: `${headerText(msg.headers)}\n${Buffer.from(msg.data).toString('utf8')}` })
   }
@@ -108,9 +108,9 @@ t.test('the canary is nowhere on the server side, and planted ones are found', a
   })
   t.equal(patched.status, 200)
   // A raw NATS message, base64 at an odd offset.
-  stack.nc.publish(`${stack.ns}.proof.planted`, Buffer.concat([Buffer.from([7]), Buffer.from(planted.nats)]).toString('base64'))
+  stack.nats.nc.publish(`${stack.ns}.proof.planted`, Buffer.concat([Buffer.from([7]), Buffer.from(planted.nats)]).toString('base64'))
   // A log line, hex.
-  stack.gateways[0]?.log.info({ note: Buffer.from(planted.log).toString('hex') }, 'planted by the proof')
+  stack.gateways[0]?.app.log.info({ note: Buffer.from(planted.log).toString('hex') }, 'planted by the proof')
   // A client that does not encrypt: its plain body is stored as is.
   const base = g1.replace('ws://', 'http://').replace('/v1/ws', '')
   const cleartext = await fetch(`${base}/v1/conversations/${alice.client.directConversationId(dave.id)}/messages`, {
@@ -130,11 +130,11 @@ t.test('the canary is nowhere on the server side, and planted ones are found', a
     return Number(rows[0]?.n) === allIds.length
   }, 15_000, 'message-writer to store every message')
   await until(() => nats.some((r) => r.text.includes(planted.displayName)), 15_000, 'the USERS event of the display name change')
-  await stack.nc.flush()
+  await stack.nats.nc.flush()
 
   // --- Collect: the NATS recording, both streams, every table, every log line.
   const corpus: Record[] = [...nats]
-  const jsm = await jetstreamManager(stack.nc)
+  const jsm = await jetstreamManager(stack.nats.nc)
   for (const name of [`${stack.ns}_CHAT`, `${stack.ns}_USERS`]) {
     const info = await jsm.streams.info(name)
     let n = 0

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ChatClient, MemoryKeyStore, storeNames } from '../src/index.js'
-import { startStack } from './stack.js'
-import { signUp } from './helper.js'
+import { startStack } from '@metadome/e2e'
+import { signUp } from './helpers/users.js'
 
 // Access tokens live 10 s here (the least auth-api allows), so a session
 // outlives several of them within one test; gateways close a socket 1 s
@@ -46,7 +46,7 @@ t.test('a session outlives its access tokens: refreshed before expiry, and a rec
 
   // Alice's gateway restarts: she reconnects to bob's with the token she holds now.
   const resynced = new Promise<void>((resolve) => alice.client.once('synced', () => resolve()))
-  await stack.gateways[index]?.close()
+  await stack.gateways[index]?.app.close()
   await resynced
   t.equal(alice.client.gatewayUrl, bob.client.gatewayUrl)
   await bob.client.sendText({ to: alice.id }, 'still there?')

@@ -54,11 +54,19 @@ export const LogFormat = Type.Union(
   { default: 'auto', description: 'auto (pretty on a terminal, JSON otherwise), json or pretty' }
 )
 
+export const NatsStreamReplicas = Type.Integer({
+  minimum: 1,
+  maximum: 5,
+  default: 1,
+  description: 'replicas of every stream and durable consumer the apps create (1 on one server; 3 in a 3-node cluster)'
+})
+
 /** The variables every app reads. */
 export const common = {
   HOST: Host,
   NATS_URL: NatsUrl,
   NATS_NAMESPACE: NatsNamespace,
+  NATS_STREAM_REPLICAS: NatsStreamReplicas,
   LOG_LEVEL: LogLevel,
   LOG_FORMAT: LogFormat
 }

@@ -32,7 +32,10 @@ export async function connectNats (config: NatsConfig): Promise<NatsConnection> 
     name: config.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    pingInterval: 10_000,
+    // A server that stops answering (paused, or its host gone without a
+    // reset) is given up after two missed pings, and another one is tried.
+    pingInterval: 3_000,
+    maxPingOut: 2,
     timeout: config.connectTimeoutMs ?? 5_000,
     noAsyncTraces: config.noAsyncTraces ?? false
   })

@@ -6,7 +6,12 @@ import { namespace, type Namespace } from './namespace.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    nats: { nc: NatsConnection, ns: Namespace }
+    nats: {
+      nc: NatsConnection
+      ns: Namespace
+      /** NATS_STREAM_REPLICAS: what every stream and durable consumer this app creates is given. */
+      replicas: number
+    }
   }
 }
 
@@ -17,12 +22,14 @@ export interface NatsPluginOptions {
   name: string
   /** See NatsConfig.noAsyncTraces. */
   noAsyncTraces?: boolean
+  /** NATS_STREAM_REPLICAS (default 1). */
+  replicas?: number
 }
 
 /** Connects at start and drains at close, after every other onClose hook ran. */
 export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
   const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }), noAsyncTraces: opts.noAsyncTraces ?? false })
-  app.decorate('nats', { nc, ns: namespace(opts.namespace) })
+  app.decorate('nats', { nc, ns: namespace(opts.namespace), replicas: opts.replicas ?? 1 })
   app.addHook('onClose', async () => {
     if (nc.isClosed()) return
     // Drain delivers what is buffered; if the server is already gone it

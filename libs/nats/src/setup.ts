@@ -8,13 +8,16 @@ function isNotFound (err: unknown): boolean {
 }
 
 /**
- * Creates the stream, or updates it to `config` when it exists. Safe to run on
- * every start of every replica.
+ * Creates the stream, or updates it to `config` when it exists (its
+ * replicas included: NATS moves a stream to more or fewer replicas in
+ * place). Safe to run on every start of every app replica.
  */
 export async function ensureStream (
   jsm: JetStreamManager,
-  config: Partial<StreamConfig> & { name: string, subjects: string[] }
+  stream: Partial<StreamConfig> & { name: string, subjects: string[] },
+  replicas = 1
 ): Promise<StreamInfo> {
+  const config = { ...stream, num_replicas: replicas }
   try {
     await jsm.streams.info(config.name)
   } catch (err) {
@@ -29,12 +32,14 @@ export async function ensureStream (
   return await jsm.streams.update(config.name, config)
 }
 
-/** Creates or updates a durable consumer; safe on every start. */
+/** Creates or updates a durable consumer with `replicas` (as its stream's); safe on every start. */
 export async function ensureConsumer (
   jsm: JetStreamManager,
   stream: string,
-  config: Partial<ConsumerConfig> & { durable_name: string }
+  consumer: Partial<ConsumerConfig> & { durable_name: string },
+  replicas = 1
 ): Promise<ConsumerInfo> {
+  const config = { ...consumer, num_replicas: replicas }
   try {
     await jsm.consumers.info(stream, config.durable_name)
     return await jsm.consumers.update(stream, config.durable_name, config)

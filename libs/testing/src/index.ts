@@ -4,3 +4,4 @@ export { createTestNamespace, deleteNamespace, startNatsServer, waitForNats, fre
 export { captureLogs, type CapturedLogs } from './logs.js'
 export { until } from './until.js'
 export { browserContext, type BrowserContext } from './browser-context.js'
+export * from './topology/index.js'

@@ -9,7 +9,13 @@ export interface PubAck {
 /** The stream did not (or may not have) stored the message. */
 export class PublishError extends Error {
   override name = 'PublishError'
+  /** No stream answered, or it answered that it cannot store now (a leader being elected): the same publish may succeed later. */
+  constructor (message: string, readonly retryable = false) {
+    super(message)
+  }
 }
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 interface Pending {
   resolve: (ack: PubAck) => void
@@ -37,11 +43,20 @@ interface Outgoing {
  * with its own microtasks, so without this each socket's frames cost a write
  * of their own. Writes to loopback TCP were the largest single cost in the
  * gateway's profile (12 % of its CPU at saturation).
+ *
+ * A publish that gets no answer (the stream's leader died, a new one is
+ * being elected, the connection moves to another server) is sent again
+ * with the same Nats-Msg-Id until its deadline, `timeoutMs` from the first
+ * try: the stream stores it once however many copies reach it, and the
+ * original's seq comes back for a copy (`duplicate`). Only then does the
+ * caller hear that it failed (`unavailable`, send again with the same id).
  */
 export class StreamPublisher {
   readonly #nc: NatsConnection
   readonly #stream: string
   readonly #timeoutMs: number
+  readonly #attemptMs: number
+  #closed = false
   readonly #inbox = createInbox()
   readonly #pending = new Map<string, Pending>()
   readonly #replies: Subscription
@@ -49,23 +64,38 @@ export class StreamPublisher {
   #next = 0
   #outgoing: Outgoing[] = []
 
-  constructor (nc: NatsConnection, stream: string, timeoutMs = 5_000) {
+  /** `timeoutMs`: how long a publish is tried in all; `attemptMs`: how long one try waits for its answer. */
+  constructor (nc: NatsConnection, stream: string, timeoutMs = 10_000, attemptMs = 2_000) {
     this.#nc = nc
     this.#stream = stream
     this.#timeoutMs = timeoutMs
+    this.#attemptMs = Math.min(attemptMs, timeoutMs)
     this.#replies = nc.subscribe(`${this.#inbox}.*`, {
       callback: (err, msg) => { if (err === null) this.#onReply(msg) }
     })
-    this.#sweep = setInterval(() => { this.#expire() }, Math.max(10, Math.min(250, timeoutMs / 4)))
+    this.#sweep = setInterval(() => { this.#expire() }, Math.max(10, Math.min(250, this.#attemptMs / 4)))
     this.#sweep.unref()
   }
 
   /** Resolves once the stream stored the message (or had it already). */
   async publish (subject: string, data: string, msgId: string): Promise<PubAck> {
-    if (this.#nc.isClosed()) throw new PublishError('the NATS connection is closed')
+    const deadline = Date.now() + this.#timeoutMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#attempt(subject, data, msgId, Math.min(deadline, Date.now() + this.#attemptMs))
+      } catch (err) {
+        const wait = Math.min(1_000, 50 * 2 ** attempt)
+        if (!(err instanceof PublishError) || !err.retryable || this.#closed || Date.now() + wait >= deadline) throw err
+        await sleep(wait)
+      }
+    }
+  }
+
+  async #attempt (subject: string, data: string, msgId: string, deadline: number): Promise<PubAck> {
+    if (this.#nc.isClosed() || this.#closed) throw new PublishError('the NATS connection is closed')
     const token = (this.#next++).toString(36)
     return await new Promise<PubAck>((resolve, reject) => {
-      this.#pending.set(token, { resolve, reject, deadline: Date.now() + this.#timeoutMs })
+      this.#pending.set(token, { resolve, reject, deadline })
       if (this.#outgoing.length === 0) setImmediate(() => { this.#flush() })
       this.#outgoing.push({ token, subject, data, msgId })
     })
@@ -73,6 +103,7 @@ export class StreamPublisher {
 
   /** Fails what is still waiting and stops. */
   close (): void {
+    this.#closed = true
     clearInterval(this.#sweep)
     this.#replies.unsubscribe()
     // Not published: their senders are told it failed, and retry with the same id.
@@ -104,28 +135,29 @@ export class StreamPublisher {
     if (p === undefined) return
     this.#pending.delete(token)
     if (msg.headers?.code === 503) {
-      p.reject(new PublishError('no stream answered (no responders)'))
+      p.reject(new PublishError('no stream answered (no responders)', true))
       return
     }
-    let ack: { seq?: unknown, duplicate?: unknown, error?: { description?: unknown } }
+    let ack: { seq?: unknown, duplicate?: unknown, error?: { code?: unknown, description?: unknown } }
     try {
       ack = msg.json()
     } catch {
       p.reject(new PublishError('the stream answered with something that is not JSON'))
       return
     }
-    if (ack.error !== undefined) p.reject(new PublishError(`the stream refused the message: ${String(ack.error.description)}`))
+    // 503: JetStream cannot store now (no leader yet); anything else is a refusal of this message.
+    if (ack.error !== undefined) p.reject(new PublishError(`the stream refused the message: ${String(ack.error.description)}`, ack.error.code === 503))
     else if (typeof ack.seq !== 'number') p.reject(new PublishError('the stream answered without a seq'))
     else p.resolve({ seq: ack.seq, duplicate: ack.duplicate === true })
   }
 
   #expire (): void {
     const now = Date.now()
-    // Deadlines grow in insertion order (one timeout for all): stop at the first one still ahead.
+    // A try's deadline is capped by its publish's, so they are not in insertion order: look at all.
     for (const [token, p] of this.#pending) {
-      if (p.deadline > now) return
+      if (p.deadline > now) continue
       this.#pending.delete(token)
-      p.reject(new PublishError('the stream did not answer in time'))
+      p.reject(new PublishError('the stream did not answer in time', true))
     }
   }
 }

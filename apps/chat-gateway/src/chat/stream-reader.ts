@@ -22,12 +22,35 @@ export interface ReadRange {
 const BATCH = 256
 const NANOS_PER_MS = 1_000_000
 
+/** Times a read starts again from where it stopped when its consumer fails (a stream leader moving, a server lost). */
+const RESUMES = 5
+
 /**
  * Reads a range of a stream, in seq order, through a short-lived ephemeral
  * pull consumer (no acks, memory storage, removed at the end and by the
- * server after 30 s of inactivity if this process dies meanwhile).
+ * server after 30 s of inactivity if this process dies meanwhile). If the
+ * consumer fails on the way (its stream's leader moved to another node, the
+ * connection moved to another server), a new one goes on from the entry
+ * after the last one read, a few times, so a catch-up survives a node's
+ * death; then the error is the caller's.
  */
 export async function * readStream (js: JetStreamClient, jsm: JetStreamManager, stream: string, range: ReadRange): AsyncGenerator<StreamEntry> {
+  let from = range.from
+  for (let resumes = 0; ; resumes++) {
+    try {
+      for await (const entry of readOnce(js, jsm, stream, { ...range, from })) {
+        from = entry.seq + 1
+        yield entry
+      }
+      return
+    } catch (err) {
+      if (resumes >= RESUMES) throw err
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** resumes))
+    }
+  }
+}
+
+async function * readOnce (js: JetStreamClient, jsm: JetStreamManager, stream: string, range: ReadRange): AsyncGenerator<StreamEntry> {
   if (range.from > range.to) return
   const info = await jsm.consumers.add(stream, {
     ack_policy: AckPolicy.None,
@@ -52,8 +75,10 @@ export async function * readStream (js: JetStreamClient, jsm: JetStreamManager, 
         yield { seq: m.seq, subject: m.subject, data: range.headersOnly === true ? '' : m.string(), msgId: m.headers?.get('Nats-Msg-Id') ?? '' }
         if (m.seq === range.to) return
       }
-      // Entries removed meanwhile (limits, purge) leave nothing more to read.
-      if (got === 0) return
+      // Nothing came although some were pending: entries removed meanwhile
+      // (limits, purge), or a consumer that lost its leader. A new consumer
+      // tells which: it finds nothing pending in the first case.
+      if (got === 0) throw new Error('a fetch brought nothing while entries were pending')
     }
   } finally {
     jsm.consumers.delete(stream, info.name).catch(() => {})

@@ -1,8 +1,8 @@
 import t from 'tap'
 import type { GroupChangeResponse } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { startStack } from '../stack.js'
-import { TestSocket } from '../ws-client.js'
+import { startStack } from '../helpers/stack.js'
+import { TestSocket } from '../helpers/ws-client.js'
 import { rest, say } from '../helpers/rest.js'
 
 // The leak: a catch-up of a group joined while offline handed over the

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { directConversationId } from '@metadome/contracts'
-import { startStack } from '../stack.js'
-import { TestSocket } from '../ws-client.js'
+import { startStack } from '../helpers/stack.js'
+import { TestSocket } from '../helpers/ws-client.js'
 import { rest } from '../helpers/rest.js'
 
 // The attack: a direct conversation id with its two user ids out of order

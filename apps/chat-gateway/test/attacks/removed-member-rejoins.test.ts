@@ -2,8 +2,8 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { GroupChangeResponse, MessagesResponse } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { startStack } from '../stack.js'
-import { TestSocket } from '../ws-client.js'
+import { startStack } from '../helpers/stack.js'
+import { TestSocket } from '../helpers/ws-client.js'
 import { rest, say } from '../helpers/rest.js'
 
 // The attack: a member removed from a group opens a fresh socket and syncs

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { GroupChangeResponse } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { startStack } from '../stack.js'
+import { startStack } from '../helpers/stack.js'
 import { rest } from '../helpers/rest.js'
 
 // The attack: a change checked against a group's state before another

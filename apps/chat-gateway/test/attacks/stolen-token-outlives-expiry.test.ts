@@ -2,9 +2,9 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { CloseCode } from '@metadome/contracts'
 import type { Teardown } from '@metadome/testing'
-import { build, type TestGateway } from '../helper.js'
-import { startJwksServer, type JwksServer } from '../jwks-server.js'
-import { TestSocket } from '../ws-client.js'
+import { startJwksServer, type JwksServer } from '@metadome/e2e'
+import { build, type TestGateway } from '../helpers/gateway.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 // The attack: a token is valid for minutes, but a socket opened with it was
 // kept for days. A stolen token opened once must not outlive its expiry.

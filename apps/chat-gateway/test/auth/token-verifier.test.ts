@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID, generateKeyPairSync } from 'node:crypto'
+import { startJwksServer } from '@metadome/e2e'
 import { TokenVerifier, InvalidTokenError, KeysUnavailableError } from '../../src/auth/token-verifier.js'
-import { startJwksServer } from '../jwks-server.js'
 
 const verifierFor = (url: string, now?: () => number) => new TokenVerifier({
   jwksUrl: `${url}/.well-known/jwks.json`, issuer: 'metadome-auth', audience: 'metadome', minRefetchMs: 60_000, ...(now === undefined ? {} : { now })

@@ -70,3 +70,18 @@ t.test('closing before the turn ends fails the publishes not yet handed to NATS,
   await nc.flush()
   t.equal((await jsm.streams.info(chatStream(ns).name)).state.messages, 0)
 })
+
+t.test('a publish that gets no answer is tried again with the same id until a stream stores it, once', async (t) => {
+  const { ns, nc, jsm } = await setUp(t, false)
+  const publisher = new StreamPublisher(nc, chatStream(ns).name, 5_000, 200)
+  t.teardown(() => { publisher.close() })
+  const subject = chatSubjects(ns).message('dm_x')
+  const id = randomUUID()
+  // No stream yet (as while a new leader is elected): the first tries find no responder.
+  const publishing = publisher.publish(subject, '{"n":1}', id)
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  await ensureStream(jsm, chatStream(ns))
+  const ack = await publishing
+  t.equal(ack.seq, 1, 'stored once the stream is there')
+  t.equal((await jsm.streams.info(chatStream(ns).name)).state.messages, 1, 'once')
+})

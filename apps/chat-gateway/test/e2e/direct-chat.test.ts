@@ -2,8 +2,8 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { directConversationId, type Message } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { startStack } from '../stack.js'
-import { TestSocket } from '../ws-client.js'
+import { startStack } from '../helpers/stack.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 t.test('Alice on gateway A and Bob on gateway B exchange messages both ways, on every socket', async (t) => {
   const s = await startStack(t)

@@ -2,14 +2,15 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { Conversation, GroupChangeResponse } from '@metadome/contracts'
 import { until, type Teardown } from '@metadome/testing'
-import { startStack, type Stack } from '../stack.js'
-import { build, type TestGateway } from '../helper.js'
-import { TestSocket } from '../ws-client.js'
+import type { StackGateway } from '@metadome/e2e'
+import { startStack, type Stack } from '../helpers/stack.js'
+import { build } from '../helpers/gateway.js'
+import { TestSocket } from '../helpers/ws-client.js'
 import { rest, say } from '../helpers/rest.js'
 
 // Groups end to end: the real writer, three gateways in this process.
 
-async function three (t: Teardown): Promise<{ s: Stack, gateways: [TestGateway, TestGateway, TestGateway] }> {
+async function three (t: Teardown): Promise<{ s: Stack, gateways: [StackGateway, StackGateway, StackGateway] }> {
   const s = await startStack(t)
   const c = await build(t, { AUTH_URL: s.jwks.url, NATS_NAMESPACE: s.nats.ns.prefix })
   return { s, gateways: [s.a, s.b, c] }
@@ -140,7 +141,7 @@ t.test('a 200-member group gets every message to every member exactly once', asy
   const { s, gateways } = await three(t)
   const users = await Promise.all(Array.from({ length: 200 }, async () => await s.user()))
   const [owner] = users as [string]
-  const sockets = await Promise.all(users.map(async (u, i) => await TestSocket.ready((gateways[i % 3] as TestGateway).wsUrl, s.jwks.token(u))))
+  const sockets = await Promise.all(users.map(async (u, i) => await TestSocket.ready((gateways[i % 3] as StackGateway).wsUrl, s.jwks.token(u))))
   const created = await rest<GroupChangeResponse>(s, gateways[0], owner, 'POST', '/v1/conversations', { title: 'Crowd', members: users.slice(1) })
   t.equal(created.status, 201)
   const group = created.body.conversation.id

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { testNatsUrl, until } from '@metadome/testing'
-import { startStack } from '../stack.js'
-import { build } from '../helper.js'
-import { startTcpProxy } from '../tcp-proxy.js'
-import { TestSocket } from '../ws-client.js'
+import { startStack } from '../helpers/stack.js'
+import { build } from '../helpers/gateway.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 function messageSeqs (socket: TestSocket): number[] {
   return socket.frames.flatMap((f) => f.type === 'message' ? [f.message.seq] : [])

@@ -1,21 +1,16 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { CloseCode, directConversationId } from '@metadome/contracts'
-import { createTestNamespace, until } from '@metadome/testing'
-import { build as buildAuth, signUp, PASSWORD } from '../../../auth-api/test/helper.js'
-import { startStack } from '../stack.js'
-import { TestSocket } from '../ws-client.js'
+import { until } from '@metadome/testing'
+import { signUp, PASSWORD } from '@metadome/e2e'
+import { startStackWithAuthApi } from '../helpers/stack.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 t.test('with the real auth-api: its tokens open sockets, and deleting Bob closes his sockets with 4403 on every gateway', async (t) => {
-  const ns = createTestNamespace(t)
-  const auth = await buildAuth(t, { NATS_NAMESPACE: ns })
-  await auth.app.listen({ host: '127.0.0.1', port: 0 })
-  const address = auth.app.server.address()
-  const authUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
-  const s = await startStack(t, { namespace: ns, authUrl })
+  const s = await startStackWithAuthApi(t)
 
-  const alice = await signUp(auth.app, `alice${randomUUID().slice(0, 8)}`)
-  const bob = await signUp(auth.app, `bob${randomUUID().slice(0, 8)}`)
+  const alice = await signUp(s.auth, `alice${randomUUID().slice(0, 8)}`)
+  const bob = await signUp(s.auth, `bob${randomUUID().slice(0, 8)}`)
   // auth-api's outbox relay publishes `registered`; the writer's projection follows.
   await until(async () => (await s.rpc.call('users.get', { userId: bob.id })).user !== null, 15_000, 'the writer to know Bob')
 
@@ -28,7 +23,7 @@ t.test('with the real auth-api: its tokens open sockets, and deleting Bob closes
   t.equal(ack.conversationId, directConversationId(alice.id, bob.id))
   t.equal((await bobB.next('message')).message.id, id)
 
-  const res = await auth.app.inject({ method: 'DELETE', url: `/v1/users/${bob.id}`, headers: bob.auth, payload: { currentPassword: PASSWORD } })
+  const res = await s.auth.inject({ method: 'DELETE', url: `/v1/users/${bob.id}`, headers: bob.auth, payload: { currentPassword: PASSWORD } })
   t.equal(res.statusCode, 204)
   t.equal(await bobA.closed(15_000), CloseCode.forbidden)
   t.equal(await bobB.closed(15_000), CloseCode.forbidden)

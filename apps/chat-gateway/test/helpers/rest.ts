@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import type { Stack } from '../stack.js'
-import type { TestGateway } from '../helper.js'
-import type { TestSocket } from '../ws-client.js'
+import type { Stack } from './stack.js'
+import type { TestSocket } from './ws-client.js'
 
 /** A REST call to a gateway as `userId` (a fresh token from the stack's JWKS server, unless `token` is given). */
-export async function rest<T> (s: Stack, gateway: TestGateway, userId: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number, body: T }> {
+export async function rest<T> (s: Stack, gateway: { url: string }, userId: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number, body: T }> {
   const res = await fetch(gateway.url + path, {
     method,
     headers: { authorization: `Bearer ${token ?? s.jwks.token(userId)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { ConversationsResponse, ErrorResponse, GroupChangeResponse, MessagesResponse } from '@metadome/contracts'
 import { until } from '@metadome/testing'
-import { startStack } from '../stack.js'
+import { startStack } from '../helpers/stack.js'
 import { rest } from '../helpers/rest.js'
 
 // DESIGN.md: "Unknown fields are rejected". The REST routes refuse a body,

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { CloseCode } from '@metadome/contracts'
-import { build } from '../helper.js'
-import { startJwksServer } from '../jwks-server.js'
-import { TestSocket } from '../ws-client.js'
+import { startJwksServer } from '@metadome/e2e'
+import { build } from '../helpers/gateway.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 t.test('a socket with a valid Bearer token gets ready with its user id', async (t) => {
   const jwks = await startJwksServer(t)

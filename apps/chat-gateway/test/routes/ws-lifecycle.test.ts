@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { CloseCode, directConversationId } from '@metadome/contracts'
 import WebSocket from 'ws'
 import { until } from '@metadome/testing'
-import { build } from '../helper.js'
-import { startJwksServer } from '../jwks-server.js'
-import { TestSocket } from '../ws-client.js'
-import { testNats } from '../nats.js'
+import { startJwksServer, testNats } from '@metadome/e2e'
+import { build } from '../helpers/gateway.js'
+import { TestSocket } from '../helpers/ws-client.js'
 
 t.test('a USERS deleted event closes every socket of that user with 4403, on every gateway', async (t) => {
   const jwks = await startJwksServer(t)

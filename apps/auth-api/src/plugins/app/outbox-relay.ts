@@ -58,7 +58,9 @@ export class OutboxRelay {
     private readonly ns: Namespace,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: { lag: Histogram, published: Counter },
-    opts: RelayOptions = {}
+    opts: RelayOptions = {},
+    /** NATS_STREAM_REPLICAS, for the USERS stream if this relay creates it. */
+    private readonly replicas = 1
   ) {
     this.opts = { pollMs: 1_000, batchSize: 100, publishTimeoutMs: 5_000, minBackoffMs: 100, maxBackoffMs: 10_000, ...opts }
   }
@@ -132,7 +134,7 @@ export class OutboxRelay {
   private async jetstream (): Promise<JetStreamClient> {
     if (this.js === undefined) {
       const jsm = await jetstreamManager(this.nc, { timeout: this.opts.publishTimeoutMs })
-      await ensureStream(jsm, usersStream(this.ns))
+      await ensureStream(jsm, usersStream(this.ns), this.replicas)
       this.js = jetstream(this.nc, { timeout: this.opts.publishTimeoutMs })
     }
     return this.js
@@ -181,7 +183,7 @@ export const outboxRelayPlugin = fp(async function outboxRelayPlugin (app: Fasti
     async collect () { this.set(await backlog(db)) }
   })
 
-  const relay = new OutboxRelay(db, app.nats.nc, app.nats.ns, app.log.child({ component: 'outbox-relay' }), { lag, published }, opts)
+  const relay = new OutboxRelay(db, app.nats.nc, app.nats.ns, app.log.child({ component: 'outbox-relay' }), { lag, published }, opts, app.nats.replicas)
   app.decorate('outbox', { wake: () => { relay.wake() } })
   app.addHook('onReady', async () => { relay.start() })
   // Registered after the database and NATS plugins, so this runs before they close.

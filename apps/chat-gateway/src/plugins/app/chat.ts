@@ -44,8 +44,8 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
   const stream = chatStream(ns).name
-  await ensureStream(jsm, chatStream(ns))
-  await ensureStream(jsm, usersStream(ns))
+  await ensureStream(jsm, chatStream(ns), app.nats.replicas)
+  await ensureStream(jsm, usersStream(ns), app.nats.replicas)
 
   const log = app.log.child({ component: 'chat' })
   const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { Parser, DiagnosticSeverity } from '@asyncapi/parser'
-import { build } from '../../helper.js'
+import { build } from '../../helpers/gateway.js'
 
 // The gateway serves its documents the way auth-api does: OpenAPI at
 // /openapi.json with Swagger UI at /docs, and the AsyncAPI document of the

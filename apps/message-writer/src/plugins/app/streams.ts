@@ -43,9 +43,10 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
   const js = jetstream(nc)
   const chat = chatStream(ns)
   const users = usersStream(ns)
-  await ensureStream(jsm, chat)
-  await ensureStream(jsm, users)
-  await ensureStream(jsm, deadLetterStream(ns))
+  const { replicas } = app.nats
+  await ensureStream(jsm, chat, replicas)
+  await ensureStream(jsm, users, replicas)
+  await ensureStream(jsm, deadLetterStream(ns), replicas)
 
   const common = {
     ack_policy: AckPolicy.Explicit,
@@ -53,8 +54,8 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
     ack_wait: nanos(30_000),
     max_deliver: -1
   }
-  await ensureConsumer(jsm, chat.name, { ...common, durable_name: ns.consumer('writer'), max_ack_pending: opts.maxAckPending })
-  await ensureConsumer(jsm, users.name, { ...common, durable_name: ns.consumer('writer_users'), max_ack_pending: 1_000 })
+  await ensureConsumer(jsm, chat.name, { ...common, durable_name: ns.consumer('writer'), max_ack_pending: opts.maxAckPending }, replicas)
+  await ensureConsumer(jsm, users.name, { ...common, durable_name: ns.consumer('writer_users'), max_ack_pending: 1_000 }, replicas)
 
   app.decorate('writerStreams', {
     js,

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Teardown } from '@metadome/testing'
-import type { Stack } from '../../../libs/client/test/stack.js'
+import type { Stack } from '@metadome/e2e'
 
-export const BIN = fileURLToPath(new URL('../bin/metadome.js', import.meta.url))
+export const BIN = fileURLToPath(new URL('../../bin/metadome.js', import.meta.url))
 
 export interface Result {
   code: number | null

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { ChatClient, MemoryKeyStore, type ConnectOptions, type KeyStore, type RejectedEvent, type TextEvent } from '../src/index.js'
+import { ChatClient, MemoryKeyStore, type ConnectOptions, type KeyStore, type RejectedEvent, type TextEvent } from '../../src/index.js'
 import type { Teardown } from '@metadome/testing'
-import type { Stack } from './stack.js'
+import type { Stack } from '@metadome/e2e'
 
 export const PASSWORD = 'correct horse battery staple'
 

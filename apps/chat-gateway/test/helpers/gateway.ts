@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
 import { createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
-import { GatewayConfig } from '../src/config.js'
-import { buildApp } from '../src/app.js'
-import type { Chat } from '../src/plugins/app/chat.js'
+import { GatewayConfig } from '../../src/config.js'
+import { buildApp } from '../../src/app.js'
+import type { Chat } from '../../src/plugins/app/chat.js'
 
 export interface TestGateway {
   app: FastifyInstance
