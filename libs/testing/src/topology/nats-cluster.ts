@@ -145,6 +145,7 @@ export async function startNatsCluster (t: Teardown, options: NatsClusterOptions
       serverName, clusterName: name, host, ports: own, storeDir, routes: allPorts.filter((_, j) => j !== i).map((p) => p.cluster)
     }))
     const fields = { serverName, url: `nats://${host}:${own.client}`, port: own.client, clusterPort: own.cluster, monitorPort: own.monitor, monitorUrl: `http://${host}:${own.monitor}`, storeDir, configFile }
+    // eslint-disable-next-line prefer-const -- read by the callbacks below before it is assigned
     let node: NatsNode | undefined
     const handle = await startProcess({
       name: serverName,
