@@ -27,8 +27,6 @@ export function describe (err: unknown, context: { authUrl?: string, who?: strin
       return `${who} has not set up encryption yet (they need to log in once)`
     case 'no_account_key':
       return `${err.message.replace(/: start over.*$|: sign in there.*$/, '')}; to start over with new keys on this device, log in with --new-keys (your contacts will be warned)`
-    case 'not_implemented':
-      return err.message
     case 'conflict':
       return err.message === '' ? 'already exists' : err.message
     case 'not_found':

@@ -19,8 +19,6 @@ export type ChatClientErrorCode =
   | 'no_account_key'
   /** The user has published no keys yet, so nothing can be encrypted for them. */
   | 'no_keys'
-  /** A feature whose server side does not exist yet (groups). */
-  | 'not_implemented'
   /** The client was closed. */
   | 'closed'
   /** No answer in time. */

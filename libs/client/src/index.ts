@@ -1,7 +1,7 @@
 // @metadome/client: the SDK of DESIGN.md "Client SDK". Runs unchanged in Node
 // and browsers; the Node-only file key store is in '@metadome/client/node'.
 export {
-  ChatClient,
+  ChatClient, gatewaySocketUrl,
   type ChatClientEvents, type ConnectOptions, type LoginOptions, type RegisterOptions, type SendTarget,
   type TextEvent, type RejectedEvent, type HistoryItem
 } from './chat-client.js'
