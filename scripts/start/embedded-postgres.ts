@@ -10,6 +10,8 @@ import pg from 'pg'
 export interface LocalDatabase {
   url: string
   stop: () => Promise<void>
+  /** Stops the server (fast shutdown: open transactions roll back) and starts it again on the same data. */
+  restart: () => Promise<void>
 }
 
 interface Credentials { password: string, port: number }
@@ -21,7 +23,7 @@ interface Credentials { password: string, port: number }
  * (created if missing) that owns the data folder; as anyone else it runs as
  * that user. Initialised once; later starts reuse the data.
  */
-export async function startEmbeddedPostgres (dataDir: string, port: number, log: (line: string) => void): Promise<LocalDatabase> {
+export async function startEmbeddedPostgres (dataDir: string, port: number, log: (line: string) => void, database = 'metadome'): Promise<LocalDatabase> {
   const databaseDir = join(dataDir, 'postgres')
   const credentialsFile = join(dataDir, 'postgres.json')
   await mkdir(dataDir, { recursive: true })
@@ -66,9 +68,9 @@ export async function startEmbeddedPostgres (dataDir: string, port: number, log:
     throw new Error(`embedded PostgreSQL did not start on port ${port}${detail === '' ? '' : `: ${detail}`}`, { cause: err })
   }
 
-  const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/metadome`
+  const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`
   await ensureDatabase(url)
-  return { url, stop: async () => { await server.stop() } }
+  return { url, stop: async () => { await server.stop() }, restart: async () => { await server.stop(); await server.start() } }
 }
 
 /**
@@ -88,14 +90,17 @@ async function grantTraversal (path: string, log: (line: string) => void): Promi
   }
 }
 
-async function ensureDatabase (url: string): Promise<void> {
+/** Creates the database `url` names, unless it exists (connecting to `postgres` on the same server). */
+export async function ensureDatabase (url: string): Promise<void> {
+  const target = new URL(url)
+  const name = decodeURIComponent(target.pathname.slice(1))
   const admin = new URL(url)
   admin.pathname = '/postgres'
   const client = new pg.Client({ connectionString: admin.toString() })
   await client.connect()
   try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', ['metadome'])
-    if (rowCount === 0) await client.query('create database metadome')
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name])
+    if (rowCount === 0) await client.query(`create database ${client.escapeIdentifier(name)}`)
   } finally {
     await client.end()
   }

@@ -31,6 +31,11 @@ export function createDb<DB> (config: DbConfig): Kysely<DB> {
   // An idle client that loses its server emits 'error' on the pool; without a
   // listener that would crash the process instead of failing one query later.
   pool.on('error', () => {})
+  // pg-pool takes that listener off a client it hands out. A client lost
+  // while checked out but between queries (inside a transaction, say: a
+  // PostgreSQL restart) emits 'error' itself, which would then crash the
+  // process; its next query fails instead, and the pool discards it on release.
+  pool.on('connect', (client) => { client.on('error', () => {}) })
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) }).withSchema(config.schema)
 }
 

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { JetStreamManager, StreamConfig, ConsumerConfig, ConsumerInfo, StreamInfo } from '@nats-io/jetstream'
 
 function isNotFound (err: unknown): boolean {
@@ -6,6 +7,35 @@ function isNotFound (err: unknown): boolean {
   return code === 10059 || code === 10014 ||
     (err instanceof Error && /not found/i.test(err.message))
 }
+
+/**
+ * A JetStream API error that passes: no answer in time, no responders, or
+ * 503/10008 "temporarily unavailable" while a cluster elects its meta leader
+ * or places a new replicated stream.
+ */
+export function isTransientJetStreamError (err: unknown): boolean {
+  const code = (err as { api_error?: { code?: number, err_code?: number } }).api_error
+  if (code?.code === 503 || code?.err_code === 10008) return true
+  return /timeout|no responders|temporarily unavailable|no suitable peers|insufficient resources|leader/i.test(err instanceof Error ? err.message : String(err))
+}
+
+/** Runs `fn` until it succeeds, again after a transient error (with backoff), until `deadlineMs` has passed. */
+async function retryingSetup<T> (what: string, deadlineMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + deadlineMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!isTransientJetStreamError(err) || Date.now() > deadline) {
+        throw new Error(`could not set up ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 250 * 2 ** attempt)))
+    }
+  }
+}
+
+/** How long setup keeps retrying while a cluster elects leaders (a fresh R3 cluster takes a few seconds). */
+const SETUP_DEADLINE_MS = 60_000
 
 /**
  * Creates the stream, or updates it to `config` when it exists (its
@@ -18,8 +48,21 @@ export async function ensureStream (
   replicas = 1
 ): Promise<StreamInfo> {
   const config = { ...stream, num_replicas: replicas }
+  return await retryingSetup(`stream ${config.name}`, SETUP_DEADLINE_MS, async () => await createOrUpdateStream(jsm, config))
+}
+
+/** True when `current` already has every field `wanted` sets (so an update would change nothing). */
+export function configHolds (current: object, wanted: object): boolean {
+  const have = current as Record<string, unknown>
+  return Object.entries(wanted).every(([key, value]) => isDeepStrictEqual(have[key], value))
+}
+
+async function createOrUpdateStream (jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string, subjects: string[] }): Promise<StreamInfo> {
   try {
-    await jsm.streams.info(config.name)
+    const info = await jsm.streams.info(config.name)
+    // Every app replica runs this at start: an update that changes nothing
+    // still goes through the meta leader, and many at once time out there.
+    if (configHolds(info.config, config)) return info
   } catch (err) {
     if (!isNotFound(err)) throw err
     try {
@@ -40,11 +83,14 @@ export async function ensureConsumer (
   replicas = 1
 ): Promise<ConsumerInfo> {
   const config = { ...consumer, num_replicas: replicas }
-  try {
-    await jsm.consumers.info(stream, config.durable_name)
-    return await jsm.consumers.update(stream, config.durable_name, config)
-  } catch (err) {
-    if (!isNotFound(err)) throw err
-    return await jsm.consumers.add(stream, config)
-  }
+  return await retryingSetup(`consumer ${config.durable_name} of ${stream}`, SETUP_DEADLINE_MS, async () => {
+    try {
+      const info = await jsm.consumers.info(stream, config.durable_name)
+      if (configHolds(info.config, config)) return info
+      return await jsm.consumers.update(stream, config.durable_name, config)
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+      return await jsm.consumers.add(stream, config)
+    }
+  })
 }

@@ -37,6 +37,9 @@ export async function createService (opts: ServiceOptions, register: (app: Servi
   const app = Fastify({
     loggerInstance: opts.logger,
     bodyLimit: opts.bodyLimit,
+    // Setting up streams retries for up to a minute while a NATS cluster
+    // elects its leaders (libs/nats setup.ts); fastify's 10 s would cut it short.
+    pluginTimeout: 90_000,
     ...(opts.trustProxy !== undefined && { trustProxy: opts.trustProxy })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)

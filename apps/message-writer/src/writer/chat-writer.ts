@@ -16,6 +16,7 @@ import { GroupRefusal, nextState } from './group-state.js'
 import { eventApplied, loadGroup, recordDeadLetteredEvent, storeGroupEvent } from '../db/group.repository.js'
 import { membershipVerdicts, type NextGroupEvent, type Verdict } from './membership.js'
 import type { ConversationEvent } from '@metadome/contracts'
+import { failpoint } from '@metadome/service'
 
 export interface ChatWriterOptions {
   db: Kysely<ChatDatabase>
@@ -207,11 +208,15 @@ export class ChatWriter extends EventEmitter<{ batch: [BatchReport] }> {
     const unique = [...first.values()]
     let result: { insertedSeqs: number[] }
     try {
+      failpoint('writer.before-commit')
       result = await this.transaction(unique)
     } catch (err) {
       await this.failed(entries, unique, err, report)
       return
     }
+    // A crash here leaves the batch stored and unacked: it comes again, and
+    // ON CONFLICT DO NOTHING makes the second time a no-op.
+    failpoint('writer.after-commit')
 
     const now = Date.now()
     const inserted = new Set(result.insertedSeqs)

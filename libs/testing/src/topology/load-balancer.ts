@@ -53,7 +53,8 @@ export const haproxyAvailable = (): boolean =>
 export function haproxyConfig (o: { host: string, port: number, backends: Array<Required<Backend>>, checkPath: string, checkIntervalMs: number }): string {
   return [
     'global',
-    '    maxconn 20000',
+    // Two descriptors per proxied connection, inside this machine's limit of 20,000.
+    '    maxconn 9000',
     '',
     'defaults',
     '    mode http',

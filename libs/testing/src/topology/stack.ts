@@ -28,6 +28,8 @@ export interface StackOptions {
   host?: string
   /** Given to every app, over this process's own environment: NATS_NAMESPACE, LOG_LEVEL, DATA_DIR, BCRYPT_COST… */
   env?: Record<string, string | undefined>
+  /** More variables for one app, by its name (auth-api, chat-gateway-2, message-writer-1…): failpoints in one writer, say. */
+  envOf?: (name: string) => Record<string, string | undefined>
   /** Fixed ports; free ones for what is left out. */
   ports?: StackPorts
   nats?: Pick<NatsClusterOptions, 'name' | 'serverNames' | 'dir' | 'bin'>
@@ -135,7 +137,7 @@ export async function startStack (t: Teardown, options: StackOptions): Promise<S
       name,
       host,
       port,
-      env: { ...appEnv, ...extra },
+      env: { ...appEnv, ...extra, ...options.envOf?.(name) },
       onLine: (line) => options.onLine?.(name, line),
       onExit: (exit) => options.onExit?.(name, exit)
     })

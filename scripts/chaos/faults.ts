@@ -1,0 +1,94 @@
+import type { AppProcess, ProcessHandle, Stack } from '@metadome/testing'
+
+// The faults of a chaos run, each one thing an operator's bad day brings,
+// done to the real processes: kill -9, SIGTERM, SIGSTOP/SIGCONT, a NATS
+// node gone, PostgreSQL restarted. Each puts things back before it resolves.
+
+export interface FaultContext {
+  stack: Stack
+  /** The CHAT stream's name (namespaced). */
+  chatStream: string
+  /** Restarts PostgreSQL (its connections are cut; it is back when this resolves). */
+  restartDatabase: () => Promise<void>
+  log: (line: string) => void
+}
+
+export interface Fault {
+  name: string
+  run: (ctx: FaultContext) => Promise<void>
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function pick<T extends ProcessHandle> (list: T[], index: number, what: string): T {
+  const found = list[index % list.length]
+  if (found === undefined) throw new Error(`no ${what} to fault`)
+  return found
+}
+
+export const killGateway = (index: number, downMs = 2_000): Fault => ({
+  name: `kill -9 gateway ${index + 1}, start it ${downMs / 1000} s later`,
+  run: async ({ stack }) => {
+    const g = pick(stack.gateways, index, 'gateway')
+    await g.kill()
+    await sleep(downMs)
+    await g.start()
+  }
+})
+
+export const drainGateway = (index: number): Fault => ({
+  name: `SIGTERM gateway ${index + 1} (it drains), start it again`,
+  run: async ({ stack }) => {
+    const g = pick(stack.gateways, index, 'gateway')
+    await g.stop()
+    await g.start()
+  }
+})
+
+export const pause = (which: 'gateway' | 'writer', index: number, pausedMs: number): Fault => ({
+  name: `pause ${which} ${index + 1} (SIGSTOP) for ${pausedMs / 1000} s`,
+  run: async ({ stack }) => {
+    const p: AppProcess = pick(which === 'gateway' ? stack.gateways : stack.writers, index, which)
+    p.pause()
+    await sleep(pausedMs)
+    p.resume()
+  }
+})
+
+export const killWriter = (index: number, downMs = 2_000): Fault => ({
+  name: `kill -9 writer ${index + 1}, start it ${downMs / 1000} s later`,
+  run: async ({ stack }) => {
+    const w = pick(stack.writers, index, 'writer')
+    await w.kill()
+    await sleep(downMs)
+    await w.start()
+  }
+})
+
+export const killChatLeader = (downMs = 5_000): Fault => ({
+  name: `kill -9 the NATS node leading CHAT, start it ${downMs / 1000} s later`,
+  run: async ({ stack, chatStream, log }) => {
+    const leader = await stack.nats.streamLeader(chatStream)
+    if (leader === undefined) throw new Error(`${chatStream} has no leader to kill`)
+    log(`  (${leader.serverName} leads ${chatStream})`)
+    await leader.kill()
+    await sleep(downMs)
+    await leader.start()
+  }
+})
+
+export const restartPostgres = (): Fault => ({
+  name: 'restart PostgreSQL',
+  run: async ({ restartDatabase }) => { await restartDatabase() }
+})
+
+/** Every kind of fault once, in an order that gives each a system that recovered from the last. */
+export const everyFault = (): Fault[] => [
+  killGateway(0),
+  pause('writer', 1, 3_000),
+  killChatLeader(),
+  restartPostgres(),
+  drainGateway(1),
+  killWriter(1),
+  pause('gateway', 2, 2_000)
+]
