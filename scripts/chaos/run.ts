@@ -56,7 +56,10 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
       log(`${at.padStart(6)} s  ${fault.name}`)
       const faultStarted = Date.now()
       await fault.run(ctx)
-      log(`${' '.repeat(9)}back after ${((Date.now() - faultStarted) / 1000).toFixed(1)} s`)
+      const ended = Date.now()
+      const acks = traffic.acked.filter((m) => m.ackedAt >= faultStarted && m.ackedAt <= ended).length
+      const failed = traffic.failureTimes.filter((at) => at >= faultStarted && at <= ended).length
+      log(`${' '.repeat(9)}back after ${((ended - faultStarted) / 1000).toFixed(1)} s (meanwhile ${acks} acks, ${failed} failed sends)`)
     }
     await sleep(Math.max(0, started + o.seconds * 1000 - Date.now()))
     await traffic.stop()

@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws'
+import { until } from '@metadome/testing'
 import { ChatClient, isChatClientError, type SocketLike, type WebSocketConstructor } from '@metadome/client'
 
 // The chaos run's users: SDK clients (the real one, encrypting) spread over
@@ -30,7 +31,7 @@ export interface Participant {
 
 export interface TrafficOptions {
   authUrl: string
-  /** Where the clients connect (the load balancer), or one gateway per client in turn. */
+  /** Where the clients connect: the load balancer, or several gateways, client i on the i-th (modulo) alone. */
   gatewayUrls: string[]
   users: number
   password: string
@@ -49,6 +50,8 @@ export interface Traffic {
   readonly sent: number
   /** Sends that failed, by error code. */
   failures: Map<string, number>
+  /** When each failed send gave up (ms since the epoch), in order. */
+  failureTimes: number[]
   /** The longest time without an ack while sending went on. */
   longestWithoutAckMs: () => number
   /** Starts every client's send loop. */
@@ -109,7 +112,7 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
     let suppressed = 0
     const client = await ChatClient.login({
       authUrl: o.authUrl,
-      gatewayUrl: o.gatewayUrls.length === 1 ? o.gatewayUrls : [...o.gatewayUrls.slice(i % o.gatewayUrls.length), ...o.gatewayUrls.slice(0, i % o.gatewayUrls.length)],
+      gatewayUrl: o.gatewayUrls[i % o.gatewayUrls.length] ?? o.gatewayUrls,
       username: name,
       password: o.password,
       WebSocket: countingSocket(() => { suppressed++ }),
@@ -140,7 +143,10 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
   }
   const [first] = participants
   if (first !== undefined && participants.length > 2) {
-    const group = await first.client.createGroup(`${o.prefix} group`, participants.slice(1).map((p) => p.userId))
+    // Users just registered reach the writer through auth-api's outbox and
+    // USERS: until then a group with them is `not_found`, as for any client.
+    const group = await until(async () => await first.client.createGroup(`${o.prefix} group`, participants.slice(1).map((p) => p.userId))
+      .catch((err: unknown) => { if (isChatClientError(err, 'not_found')) return undefined; throw err }), 30_000, 'the writer knowing the new users')
     members.set(group.id, participants.map((p) => p.userId))
     for (const t of targets) t.push({ conversationId: group.id })
   }
@@ -148,6 +154,7 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
 
   const acked: AckedMessage[] = []
   const failures = new Map<string, number>()
+  const failureTimes: number[] = []
   let sent = 0
   let running = false
   let loops: Array<Promise<void>> = []
@@ -172,6 +179,7 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
       } catch (err) {
         const code = isChatClientError(err) ? err.code : err instanceof Error ? err.message : String(err)
         failures.set(code, (failures.get(code) ?? 0) + 1)
+        failureTimes.push(Date.now())
       }
       await sleep(sendIntervalMs)
     }
@@ -183,6 +191,7 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
     acked,
     get sent () { return sent },
     failures,
+    failureTimes,
     longestWithoutAckMs: () => Math.max(longest, running ? Date.now() - lastAckAt : 0),
     start: () => {
       running = true

@@ -124,6 +124,7 @@ interface ComposeService {
   healthcheck?: { test?: string[] }
   volumes?: string[]
   secrets?: string[]
+  configs?: Array<{ source?: string, target?: string }>
   deploy?: { replicas?: number }
   ports?: string[]
 }
@@ -131,6 +132,7 @@ interface ComposeFile {
   services: Record<string, ComposeService>
   volumes?: Record<string, unknown>
   secrets?: Record<string, { file?: string }>
+  configs?: Record<string, { file?: string }>
 }
 
 function environment (service: ComposeService): Record<string, string> {
@@ -177,6 +179,19 @@ t.test('compose.yaml', async (t) => {
     }
     t.equal(clusterNames.size, 1, 'one cluster name')
     t.notOk(clusterNames.has(''), 'the cluster is named')
+  })
+
+  t.test('NATS fsyncs before it acks, and the apps ask for three replicas', async (t) => {
+    for (const [name, service] of nats) {
+      const given = flags(service.command).get('config')
+      const mounted = service.configs?.find((c) => c.target === given)
+      t.ok(given !== undefined && mounted !== undefined, `${name} reads a configuration file it is given`)
+      const file = compose.configs?.[mounted?.source ?? '']?.file ?? ''
+      t.match(read(join('deploy', file)), /sync_interval:\s*always/, `${name}: sync_interval always (${file})`)
+    }
+    for (const [name, service] of services.filter(([, s]) => isApp(s.build?.target))) {
+      t.equal(environment(service).NATS_STREAM_REPLICAS, '3', `${name}: NATS_STREAM_REPLICAS=3`)
+    }
   })
 
   const apps = services.filter(([, s]) => isApp(s.build?.target))
@@ -409,6 +424,8 @@ t.test('Kubernetes manifests', async (t) => {
     const conf = Object.values(find('ConfigMap', configVolume?.configMap?.name)?.data ?? {}).join('\n')
     t.match(conf, /jetstream\s*\{/, 'JetStream is on')
     t.match(conf, /server_name:\s*\$POD_NAME/, 'each server is named after its pod')
+    t.match(conf, /jetstream\s*\{[^}]*sync_interval:\s*always/, 'JetStream fsyncs before it acks')
+    t.equal(find('ConfigMap', 'metadome-common')?.data?.NATS_STREAM_REPLICAS, '3', 'the apps ask for three replicas')
     t.equal(container?.env?.find((e) => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath, 'metadata.name', 'POD_NAME is the pod name')
     const store = /store_dir:\s*"?([^\s"]+)/.exec(conf)?.[1]
     const storeMount = container?.volumeMounts?.find((v) => v.mountPath === store)

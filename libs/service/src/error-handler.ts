@@ -23,13 +23,26 @@ function contractCode (err: FastifyError): string | undefined {
 }
 
 /**
+ * The database is down or restarting rather than the request being wrong:
+ * SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down, crash
+ * shutdown, cannot connect now), 53300 (too many connections), or the socket
+ * itself failing. Clients may retry those: 503, not 500.
+ */
+export function isDatabaseOutage (err: unknown): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown, message?: unknown }
+  if (typeof code === 'string' && (/^(08|57P0[1-3]$|53300$)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code))) return true
+  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect)/.test(message)
+}
+
+/**
  * One shape for every error: `{ error: { code, message } }`. 4xx messages are
  * meant for the caller; a 5xx is logged with its request and shown to the
  * client only as a generic message, never a stack or an internal detail.
  */
 export const errorHandler = fp(async function errorHandler (app: FastifyInstance) {
   app.setErrorHandler(function (err: FastifyError, request, reply) {
-    const status = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
+    const status = err.validation !== undefined ? 400 : (err.statusCode ?? (isDatabaseOutage(err) ? 503 : 500))
+    if (status === 503) void reply.header('retry-after', '1')
     if (status >= 500) {
       request.log.error({ err }, 'request failed')
       const code = status === 503 ? 'unavailable' : 'internal'

@@ -1,5 +1,5 @@
 export * from './errors.js'
-export { errorHandler } from './error-handler.js'
+export { errorHandler, isDatabaseOutage } from './error-handler.js'
 export { metrics, type MetricsOptions } from './metrics.js'
 export { health, type HealthOptions, type Check } from './health.js'
 export { startServer, type ListenConfig } from './start-server.js'

@@ -17,6 +17,9 @@ async function build () {
   app.get('/generic', async () => { throw new Conflict('already there') })
   app.get('/crash', async () => { throw new Error('connection string postgres://u:secret@db leaked') })
   app.get('/unavailable', async () => { throw new Unavailable('writer timed out at 10.0.0.7') })
+  app.get('/db-down', async () => { throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) })
+  app.get('/db-refused', async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }) })
+  app.get('/db-data', async () => { throw Object.assign(new Error('duplicate key'), { code: '23505' }) })
   app.post('/validated', { schema: { body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } }, async () => ({}))
   return { app, logs }
 }
@@ -74,4 +77,17 @@ t.test('errors made with defineError carry the contract code in process too', as
   t.equal(new Conflict('x').code, 'conflict')
   t.equal(new Conflict('x').statusCode, 409)
   t.type(new Conflict('x'), Error)
+})
+
+t.test('a database outage is a 503 unavailable with Retry-After; a query error stays a 500', async (t) => {
+  const { app } = await build()
+  for (const url of ['/db-down', '/db-refused']) {
+    const res = await app.inject(url)
+    t.equal(res.statusCode, 503, url)
+    t.equal(res.headers['retry-after'], '1')
+    t.same(res.json(), { error: { code: 'unavailable', message: 'service temporarily unavailable' } })
+  }
+  const data = await app.inject('/db-data')
+  t.equal(data.statusCode, 500)
+  t.equal(data.headers['retry-after'], undefined)
 })

@@ -27,6 +27,8 @@ declare module 'fastify' {
 export interface StreamsOptions {
   /** Unacked messages the CHAT consumer allows across all replicas. */
   maxAckPending: number
+  /** How long a message taken by a replica that died waits before it goes to another. */
+  ackWaitMs: number
 }
 
 /**
@@ -51,7 +53,7 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
   const common = {
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(opts.ackWaitMs),
     max_deliver: -1
   }
   await ensureConsumer(jsm, chat.name, { ...common, durable_name: ns.consumer('writer'), max_ack_pending: opts.maxAckPending }, replicas)
