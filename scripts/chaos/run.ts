@@ -81,17 +81,25 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
 export function crashSupervisor (log: (line: string) => void): { onExit: (name: string, exit: ProcessExit) => void, attach: (stack: Stack) => void, stop: () => void } {
   let stack: Stack | undefined
   let stopped = false
+  // Crashes in a row per app, for the backoff; reset once it starts.
+  const crashes = new Map<string, number>()
   return {
     attach: (s) => { stack = s },
     stop: () => { stopped = true },
     onExit: (name, exit) => {
       if (exit.expected || stopped) return
+      const attempt = crashes.get(name) ?? 0
+      crashes.set(name, attempt + 1)
       log(`${' '.repeat(9)}${name} crashed (${exit.signal ?? `code ${String(exit.code)}`}); starting it again`)
+      // A start that fails exits again, which lands here: as an
+      // orchestrator does, each time after a longer wait.
       setTimeout(() => {
         const handle = stack?.apps.find((a) => a.name === name)
         if (handle === undefined || handle.running() || stopped) return
-        handle.start().catch((err: unknown) => { log(`${name} did not start again: ${String(err)}`) })
-      }, 1_000)
+        handle.start().then(() => { crashes.delete(name) }, (err: unknown) => {
+          log(`${' '.repeat(9)}${name} did not start: ${String(err).split('\n')[0] ?? ''}`)
+        })
+      }, Math.min(10_000, 1_000 * 2 ** attempt))
     }
   }
 }

@@ -41,7 +41,8 @@ declare module 'fastify' {
 export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, opts: { config: GatewayConfig }) {
   const { config } = opts
   const { nc, ns } = app.nats
-  const jsm = await jetstreamManager(nc)
+  // No API check here: during a NATS election it times out, and ensureStream retries what follows.
+  const jsm = await jetstreamManager(nc, { checkAPI: false })
   const js = jetstream(nc)
   const stream = chatStream(ns).name
   await ensureStream(jsm, chatStream(ns), app.nats.replicas)

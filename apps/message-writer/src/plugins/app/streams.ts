@@ -41,7 +41,8 @@ export interface StreamsOptions {
  */
 export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstance, opts: StreamsOptions) {
   const { nc, ns } = app.nats
-  const jsm = await jetstreamManager(nc)
+  // No API check here: during a NATS election it times out, and ensureStream retries what follows.
+  const jsm = await jetstreamManager(nc, { checkAPI: false })
   const js = jetstream(nc)
   const chat = chatStream(ns)
   const users = usersStream(ns)
