@@ -68,6 +68,8 @@ export interface StackOptions {
   accessTokenTtlSeconds?: number
   /** Variables for every gateway, as strings. */
   gatewayEnv?: Env
+  /** Variables for message-writer, as strings. */
+  writerEnv?: Env
   /** A JWKS stand-in instead of auth-api, for gateway tests about their own tokens. */
   jwks?: boolean
 }
@@ -111,7 +113,7 @@ export async function startStack (t: Teardown, options: StackOptions = {}): Prom
   apps.push({ name: 'message-writer', logs: writerLogs })
   let writer: FastifyInstance | undefined
   const startWriter = async (): Promise<void> => {
-    writer = (await buildWriter(t, shared, { logs: writerLogs })).app
+    writer = (await buildWriter(t, { ...shared, ...options.writerEnv }, { logs: writerLogs })).app
   }
   const stopWriter = async (): Promise<void> => {
     const w = writer

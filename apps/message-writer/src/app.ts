@@ -39,7 +39,7 @@ export async function buildApp (config: WriterConfig, options: BuildOptions = {}
       batchesInFlight: config.WRITER_BATCHES_IN_FLIGHT,
       groupMaxMembers: config.GROUP_MAX_MEMBERS
     })
-    await app.register(rpcPlugin, { groupMaxMembers: config.GROUP_MAX_MEMBERS })
+    await app.register(rpcPlugin, { groupMaxMembers: config.GROUP_MAX_MEMBERS, groupLimits: { creationsPerHour: config.GROUP_CREATIONS_PER_HOUR, additionsPerHour: config.GROUP_ADDITIONS_PER_HOUR } })
     await app.ready()
   })
 }

@@ -13,6 +13,8 @@ export const WriterConfig = Type.Object({
   WRITER_BATCH_WAIT_MS: positive(20, 'milliseconds the writer waits to fill a batch before writing what it has'),
   WRITER_BATCHES_IN_FLIGHT: positive(2, 'batches one process writes at the same time (1 to 8)', 8),
   WRITER_ACK_WAIT_MS: Type.Integer({ minimum: 1_000, maximum: 600_000, default: 30_000, description: 'milliseconds from 1000 to 600000 before a message a writer took and never settled (it crashed) goes to another' }),
-  GROUP_MAX_MEMBERS: positive(1024, 'the most members a group may have')
+  GROUP_MAX_MEMBERS: positive(1024, 'the most members a group may have'),
+  GROUP_CREATIONS_PER_HOUR: positive(100, 'the most groups one user may create in an hour'),
+  GROUP_ADDITIONS_PER_HOUR: positive(1000, 'the most members one user may add to groups in an hour')
 })
 export type WriterConfig = Static<typeof WriterConfig>

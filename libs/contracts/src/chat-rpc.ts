@@ -25,7 +25,7 @@ const UserId = Type.String({ format: 'uuid' })
  * request may be refused for, and `unavailable` for everything else (no
  * writer answered, or it failed).
  */
-export const ChatRpcErrorCode = errorCodes('bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable')
+export const ChatRpcErrorCode = errorCodes('bad_request', 'forbidden', 'not_found', 'too_large', 'rate_limited', 'unavailable')
 export type ChatRpcErrorCode = Static<typeof ChatRpcErrorCode>
 
 export const ChatRpcErrorBody = Type.Object({
@@ -145,7 +145,9 @@ export const ChatRpcMethods = {
    * after the event. The writer checks again when it stores the event.
    * Errors: `forbidden` (not a member, or not allowed to), `not_found`,
    * `bad_request` (already a member, an id in use, ...), `too_large` (the
-   * group would be over its size limit).
+   * group would be over its size limit), `rate_limited` (the actor created
+   * or added more in the last hour than GROUP_CREATIONS_PER_HOUR or
+   * GROUP_ADDITIONS_PER_HOUR of the writer allow).
    */
   'groups.authorize': {
     request: Strict({ event: ConversationEvent }),

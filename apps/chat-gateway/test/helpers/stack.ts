@@ -1,4 +1,4 @@
-import { startStack as startFullStack, type AuthStack, type JwksStack, type StackGateway, type Stack as FullStack } from '@metadome/e2e'
+import { startStack as startFullStack, type AuthStack, type JwksStack, type StackGateway, type Stack as FullStack, type StackOptions } from '@metadome/e2e'
 import type { Teardown } from '@metadome/testing'
 
 /** The two gateways the chat tests spread their users over. */
@@ -14,8 +14,8 @@ export type Stack = JwksStack & TwoGateways
  * message-writer, two gateways `a` and `b` on one namespace, and a JWKS
  * server in auth-api's place, so a test mints the tokens it needs (s.jwks.token).
  */
-export async function startStack (t: Teardown): Promise<Stack> {
-  const s = await startFullStack(t, { jwks: true })
+export async function startStack (t: Teardown, options: Pick<StackOptions, 'writerEnv' | 'gatewayEnv'> = {}): Promise<Stack> {
+  const s = await startFullStack(t, { jwks: true, ...options })
   return { ...s, ...twoOf(s) }
 }
 

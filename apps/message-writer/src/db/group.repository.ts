@@ -150,3 +150,15 @@ export async function unknownUsers (db: Kysely<ChatDatabase>, ids: string[]): Pr
   const known = new Set(rows.map((r) => r.id))
   return ids.filter((id) => !known.has(id))
 }
+
+/** The ids of at most `limit` events of `type` the user was the actor of since `since` (the hourly limits of groups.authorize). */
+export async function eventIdsBy (db: Kysely<ChatDatabase>, actorId: string, type: 'created' | 'member_added', since: Date, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('conversation_events')
+    .select('id')
+    .where('actor_id', '=', actorId)
+    .where('type', '=', type)
+    .where('at', '>', since)
+    .limit(limit)
+    .execute()
+  return rows.map((r) => r.id)
+}

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import {
   directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
-  type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type Message, type MemberRole
+  type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type ConversationEvent, type Message, type MemberRole
 } from '@metadome/contracts'
 import type { ChatDatabase } from '../db/database.js'
 import type { MessageRow } from '../db/message.table.js'
@@ -9,9 +9,10 @@ import { conversationsOf, findConversation, findMembership, type ConversationWit
 import { historyPage, messagesSince, type SeqWindow } from '../db/message.repository.js'
 import { findUser } from '../db/user.repository.js'
 import { advanceReadCursor } from '../db/read-cursor.repository.js'
-import { groupConversation, lastMessageSeq, loadGroup, unknownUsers } from '../db/group.repository.js'
+import { eventIdsBy, groupConversation, lastMessageSeq, loadGroup, unknownUsers } from '../db/group.repository.js'
 import { nextState } from '../writer/group-state.js'
 import { RpcError } from './rpc-error.js'
+import type { AuthorizedChanges } from './authorized-changes.js'
 
 export interface HandlerContext {
   db: Kysely<ChatDatabase>
@@ -21,6 +22,38 @@ export interface HandlerContext {
   maxItemBytes: () => number
   /** GROUP_MAX_MEMBERS. */
   groupMaxMembers: number
+  groupLimits: GroupLimits
+  /** Creations and additions this replica authorized lately (see withinGroupLimits). */
+  authorized: AuthorizedChanges
+}
+
+/** GROUP_CREATIONS_PER_HOUR and GROUP_ADDITIONS_PER_HOUR: what one user may do to groups in an hour. */
+export interface GroupLimits {
+  creationsPerHour: number
+  additionsPerHour: number
+}
+
+const HOUR_MS = 60 * 60 * 1000
+
+/**
+ * Refuses a creation or an addition over the actor's hourly limit. The count
+ * is the events the writer stored (shared by every gateway and replica) and
+ * those this replica authorized that are not stored yet (a gateway publishes
+ * after the reply, and the writer stores later): one by event id, so an
+ * event counted in both is counted once.
+ */
+async function withinGroupLimits (ctx: HandlerContext, event: ConversationEvent): Promise<void> {
+  const kind = event.type === 'created' ? 'created' : event.type === 'member_added' ? 'member_added' : undefined
+  if (kind === undefined) return
+  const limit = kind === 'created' ? ctx.groupLimits.creationsPerHour : ctx.groupLimits.additionsPerHour
+  const stored = new Set(await eventIdsBy(ctx.db, event.actorId, kind, new Date(Date.now() - HOUR_MS), limit))
+  const pending = ctx.authorized.of(event.actorId, kind).filter((id) => id !== event.id && !stored.has(id))
+  if (!stored.has(event.id) && stored.size + pending.length >= limit) {
+    throw new RpcError('rate_limited', kind === 'created'
+      ? `at most ${limit} groups may be created in an hour`
+      : `at most ${limit} members may be added to groups in an hour`)
+  }
+  ctx.authorized.add(event.actorId, kind, event.id)
 }
 
 export type Handlers = { [M in ChatRpcMethod]: (request: ChatRpcRequest<M>) => Promise<ChatRpcResult<M>> }
@@ -151,6 +184,7 @@ export function handlers (ctx: HandlerContext): Handlers {
     },
 
     async 'groups.authorize' ({ event }) {
+      await withinGroupLimits(ctx, event)
       const before = await loadGroup(ctx.db, event.conversationId)
       // The seq is not known before publishing: any later than every stored
       // one orders the same. A refusal (GroupRefusal) is the reply as it is.

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { handlers } from '../../rpc/handlers.js'
+import { handlers, type GroupLimits } from '../../rpc/handlers.js'
 import { RpcService } from '../../rpc/service.js'
+import { AuthorizedChanges } from '../../rpc/authorized-changes.js'
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 /** Room in a reply for the envelope and the non-item fields. */
@@ -12,7 +13,7 @@ const REPLY_MARGIN = 16 * 1024
  * runs first: it leaves the queue group and answers what it already received
  * while the database and NATS are still open.
  */
-export const rpcPlugin = fp(async function rpcPlugin (app: FastifyInstance, opts: { groupMaxMembers: number }) {
+export const rpcPlugin = fp(async function rpcPlugin (app: FastifyInstance, opts: { groupMaxMembers: number, groupLimits: GroupLimits }) {
   const { nc, ns } = app.nats
   const service = new RpcService({
     nc,
@@ -21,6 +22,8 @@ export const rpcPlugin = fp(async function rpcPlugin (app: FastifyInstance, opts
       db: app.chatDb,
       storedThrough: app.writerStreams.storedThrough,
       groupMaxMembers: opts.groupMaxMembers,
+      groupLimits: opts.groupLimits,
+      authorized: new AuthorizedChanges(),
       maxItemBytes: () => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_MARGIN
     }),
     metrics: app.writerMetrics,

@@ -1,0 +1,50 @@
+import t from 'tap'
+import type { GroupChangeResponse } from '@metadome/contracts'
+import { until } from '@metadome/testing'
+import { startStack } from '../helpers/stack.js'
+import { rest } from '../helpers/rest.js'
+
+// The flood: one account created 4,000 two-person groups with a victim in
+// under a minute through POST /v1/conversations, and as many additions,
+// with nothing to stop it. Group creations and member additions are now
+// limited per user and hour (GROUP_CREATIONS_PER_HOUR,
+// GROUP_ADDITIONS_PER_HOUR of message-writer), counted from what the writer
+// stored, so every gateway sees the same count.
+
+const CREATIONS = 5
+const ADDITIONS = 4
+
+t.test('group creations and member additions beyond the hourly limit are rate_limited, on every gateway', async (t) => {
+  const s = await startStack(t, { writerEnv: { GROUP_CREATIONS_PER_HOUR: String(CREATIONS), GROUP_ADDITIONS_PER_HOUR: String(ADDITIONS) } })
+  const [mallory, victim, other] = await Promise.all([s.user(), s.user(), s.user()])
+
+  const statuses: number[] = []
+  const groups: string[] = []
+  for (let i = 0; i < CREATIONS + 3; i++) {
+    // Alternating gateways: the limit is the writer's, not one process's.
+    const res = await rest<GroupChangeResponse & { error?: { code: string } }>(s, i % 2 === 0 ? s.a : s.b, mallory, 'POST', '/v1/conversations', { title: `spam ${i}`, members: [victim] })
+    statuses.push(res.status)
+    if (res.status === 201) groups.push(res.body.conversation.id)
+    else t.equal(res.body.error?.code, 'rate_limited', `creation ${i + 1} is refused as rate_limited`)
+  }
+  t.same(statuses.filter((c) => c === 201).length, CREATIONS, `${CREATIONS} creations pass`)
+  t.same(statuses.slice(CREATIONS), [429, 429, 429], 'the ones after them are 429')
+
+  const [group] = groups
+  if (group === undefined) throw new Error('no group was created')
+  const added: number[] = []
+  for (let i = 0; i < ADDITIONS + 2; i++) {
+    const someone = await s.user()
+    added.push((await rest(s, i % 2 === 0 ? s.a : s.b, mallory, 'POST', `/v1/conversations/${group}/members`, { userId: someone })).status)
+  }
+  t.same(added, [...Array<number>(ADDITIONS).fill(200), 429, 429], `${ADDITIONS} additions pass, then 429`)
+
+  const fair = await rest<GroupChangeResponse>(s, s.a, other, 'POST', '/v1/conversations', { title: 'ours', members: [victim] })
+  t.equal(fair.status, 201, 'another user is not affected by the flooder\'s limit')
+  // The writer stores the last creation a moment after its 201.
+  const listed = await until(async () => {
+    const list = await rest<{ items: Array<{ id: string }> }>(s, s.b, victim, 'GET', '/v1/conversations')
+    return list.body.items.some((c) => c.id === fair.body.conversation.id) ? list.body.items : undefined
+  }, 10_000, 'the last group stored')
+  t.equal(listed.length, CREATIONS + 1, 'the victim is in no more groups than the limit let through')
+})
