@@ -17,6 +17,7 @@ export const GatewayConfig = Type.Object({
   WS_PING_INTERVAL_MS: positive(25_000, 'milliseconds between WebSocket pings; a peer silent for two is terminated'),
   WS_RATE_PER_SECOND: positive(100, 'frames per second a socket may send, sustained (beyond: rate_limited, close 4029)'),
   WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),
+  WS_MAX_SOCKETS_PER_USER: positive(20, 'sockets one user may have open on one gateway (beyond: close 4429)'),
   WS_MAX_BAD_FRAMES: positive(20, 'consecutive invalid frames after which a socket is closed (4029)'),
   WRITER_TIMEOUT_MS: positive(3_000, 'milliseconds to wait for message-writer to answer a request')
 })

@@ -1,5 +1,5 @@
 import {
-  directConversationId, directMembers,
+  CONVERSATIONS_MAX_LIMIT, directConversationId, directMembers,
   type Ack, type Conversation, type Message, type ReceiptEventFrame, type ReceiptKind, type SendFrame, type ServerFrame,
   type SignedDeviceList, type TokenResponse, type TypingEventFrame, type User, type UserList
 } from '@metadome/contracts'
@@ -385,12 +385,28 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return { items, hasMore: reply.hasMore }
   }
 
-  /** The conversations this user is a member of. */
-  async conversations (): Promise<Conversation[]> {
+  /** One page of this user's conversations, newest activity first; `nextCursor` (absent on the last page) is where the next starts. */
+  async conversationsPage (page: { after?: string, limit?: number } = {}): Promise<{ items: Conversation[], nextCursor?: string }> {
     const ref = `c${++this.#nextRef}`
-    const reply = await this.#link.request({ type: 'conversations', ref }, 'conversations')
-    this.#conversations.learnList(reply.items)
-    return reply.items
+    const reply = await this.#link.request({ type: 'conversations', ref, ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) }, 'conversations')
+    // Only the whole list, read to its last page, says a group is not ours.
+    this.#conversations.learnList(reply.items, page.after === undefined && reply.nextCursor === undefined)
+    return { items: reply.items, ...(reply.nextCursor === undefined ? {} : { nextCursor: reply.nextCursor }) }
+  }
+
+  /** Every conversation this user is a member of, newest activity first, read page by page. */
+  async conversations (): Promise<Conversation[]> {
+    const all: Conversation[] = []
+    const seen = new Set<string>()
+    let after: string | undefined
+    do {
+      const page = await this.conversationsPage(after === undefined ? { limit: CONVERSATIONS_MAX_LIMIT } : { after, limit: CONVERSATIONS_MAX_LIMIT })
+      // One whose activity changed between two pages may come twice.
+      for (const c of page.items) if (!seen.has(c.id)) { seen.add(c.id); all.push(c) }
+      after = page.nextCursor
+    } while (after !== undefined)
+    this.#conversations.learnList([], true)
+    return all
   }
 
   /** Tells the other members that this user read (or got) everything up to `seq`. */

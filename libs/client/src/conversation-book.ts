@@ -23,8 +23,8 @@ export class ConversationBook {
   }
 
   /** The gateway's conversation list: every conversation of this user, as of now. */
-  learnList (items: Conversation[]): void {
-    this.#listed = true
+  learnList (items: Conversation[], complete = true): void {
+    if (complete) this.#listed = true
     for (const c of items) this.learn(c)
   }
 

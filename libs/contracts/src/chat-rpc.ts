@@ -1,5 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox'
-import { Cursor, GroupRole, Strict } from './schema.js'
+import { Cursor, GroupRole, PageCursor, Strict } from './schema.js'
 import { Conversation, ConversationEvent, ConversationId, Message } from './chat.js'
 import { errorCodes } from './errors.js'
 
@@ -58,6 +58,10 @@ export type MemberRole = Static<typeof MemberRole>
 
 export const HISTORY_DEFAULT_LIMIT = 50
 export const HISTORY_MAX_LIMIT = 100
+export const CONVERSATIONS_DEFAULT_LIMIT = 100
+export const CONVERSATIONS_MAX_LIMIT = 200
+/** Small items (an id and a seq): a page of these stays far below NATS's max payload. */
+export const MEMBERSHIPS_MAX_LIMIT = 1000
 export const SINCE_DEFAULT_LIMIT = 500
 export const SINCE_MAX_LIMIT = 1000
 
@@ -74,10 +78,39 @@ export const ChatRpcMethods = {
     result: Type.Object({ user: Type.Union([ChatUser, Type.Null()]) })
   },
 
-  /** The conversations `userId` is a member of now, newest activity first. */
+  /**
+   * The conversations `userId` is a member of now, newest activity first, a
+   * page at a time: `nextCursor` (absent on the last page) is where the next
+   * one starts. A conversation whose activity changes between two pages may
+   * move from one to the other. Errors: `bad_request` for a cursor this
+   * method did not make.
+   */
   'conversations.list': {
-    request: Strict({ userId: UserId }),
-    result: Type.Object({ items: Type.Array(Conversation) })
+    request: Strict({
+      userId: UserId,
+      after: Type.Optional(PageCursor),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CONVERSATIONS_MAX_LIMIT, default: CONVERSATIONS_DEFAULT_LIMIT }))
+    }),
+    result: Type.Object({ items: Type.Array(Conversation), nextCursor: Type.Optional(PageCursor) })
+  },
+
+  /**
+   * The ids of the conversations `userId` is a member of now, with the seq
+   * they joined at (0 for a direct one), by id, a page at a time from after
+   * `afterId`: a stable order, so that paging through misses none (what a
+   * gateway subscribes a connecting user to). `nextAfterId` is absent on the
+   * last page.
+   */
+  'conversations.memberships': {
+    request: Strict({
+      userId: UserId,
+      afterId: Type.Optional(ConversationId),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MEMBERSHIPS_MAX_LIMIT, default: MEMBERSHIPS_MAX_LIMIT }))
+    }),
+    result: Type.Object({
+      items: Type.Array(Type.Object({ conversationId: ConversationId, joinedSeq: Cursor })),
+      nextAfterId: Type.Optional(ConversationId)
+    })
   },
 
   /**

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox'
-import { Cursor, GroupId, Seq, Strict, Uuid } from './schema.js'
+import { Cursor, GroupId, PageCursor, Seq, Strict, Uuid } from './schema.js'
 import { Body, ConversationId, Conversation, Message, GroupRole, GROUP_TITLE_MAX } from './chat.js'
-import { HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
+import { CONVERSATIONS_DEFAULT_LIMIT, CONVERSATIONS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from './chat-rpc.js'
 import { errorCodes } from './errors.js'
 
 // WebSocket frames (client to gateway and gateway to client) and the
@@ -24,6 +24,7 @@ export const ReceiptKind = Type.Union([Type.Literal('delivered'), Type.Literal('
 export type ReceiptKind = Static<typeof ReceiptKind>
 
 const HistoryLimit = Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, description: `default ${HISTORY_DEFAULT_LIMIT}` })
+const ConversationsLimit = Type.Integer({ minimum: 1, maximum: CONVERSATIONS_MAX_LIMIT, description: `default ${CONVERSATIONS_DEFAULT_LIMIT}` })
 
 // ---------------------------------------------------------------- client → gateway
 
@@ -73,6 +74,9 @@ export type HistoryFrame = Static<typeof HistoryFrame>
 
 export const ConversationsFrame = Strict({
   type: Type.Literal('conversations'),
+  /** The `nextCursor` of the page before; the first page without it. */
+  after: Type.Optional(PageCursor),
+  limit: Type.Optional(ConversationsLimit),
   ref: Type.Optional(Ref)
 })
 export type ConversationsFrame = Static<typeof ConversationsFrame>
@@ -197,6 +201,8 @@ export type HistoryReplyFrame = Static<typeof HistoryReplyFrame>
 export const ConversationsReplyFrame = Strict({
   type: Type.Literal('conversations'),
   items: Type.Array(Conversation),
+  /** Where the next page starts; absent on the last. */
+  nextCursor: Type.Optional(PageCursor),
   ref: Type.Optional(Ref)
 })
 export type ConversationsReplyFrame = Static<typeof ConversationsReplyFrame>
@@ -259,7 +265,7 @@ export const ServerFrame = Type.Union([
 ])
 export type ServerFrame = Static<typeof ServerFrame>
 
-/** WebSocket close codes of the contract, plus 4029 for a client over its frame rate. */
+/** WebSocket close codes of the contract, plus 4029 for a client over its frame rate and 4429 for a user over WS_MAX_SOCKETS_PER_USER. */
 export const CloseCode = {
   normal: 1000,
   tooLarge: 1009,
@@ -269,7 +275,8 @@ export const CloseCode = {
   rateLimited: 4029,
   unauthorized: 4401,
   forbidden: 4403,
-  authTimeout: 4408
+  authTimeout: 4408,
+  tooManySockets: 4429
 } as const
 
 // ---------------------------------------------------------------- REST bodies
@@ -279,8 +286,16 @@ export const ConversationParams = Strict({
 })
 export type ConversationParams = Static<typeof ConversationParams>
 
+export const ConversationsQuery = Strict({
+  cursor: Type.Optional(PageCursor),
+  limit: Type.Optional(ConversationsLimit)
+})
+export type ConversationsQuery = Static<typeof ConversationsQuery>
+
 export const ConversationsResponse = Strict({
-  items: Type.Array(Conversation)
+  items: Type.Array(Conversation, { description: 'newest activity first' }),
+  /** Where the next page starts (`?cursor=`); absent on the last. */
+  nextCursor: Type.Optional(PageCursor)
 })
 export type ConversationsResponse = Static<typeof ConversationsResponse>
 

@@ -20,6 +20,9 @@ export const Seq = Type.Integer({ minimum: 1, description: 'CHAT stream sequence
 export const Cursor = Type.Integer({ minimum: 0, description: 'the highest seq seen; 0 for none' })
 
 /** Group conversation ids are UUIDs; direct ones are derived (see directConversationId). */
+/** Where a page of a list starts: the `nextCursor` of the page before, opaque to clients. */
+export const PageCursor = Type.String({ pattern: '^[A-Za-z0-9_-]{1,200}$', description: 'the nextCursor of the page before; opaque' })
+
 export const GroupId = Type.String({ format: 'uuid', description: 'a group conversation id' })
 
 /** A member's standing in a group: the owner(s) and admins manage it; direct conversations have two members. */

@@ -214,9 +214,10 @@ export class ChatService {
     return await this.#deps.writer.call('messages.history', request).catch((err: unknown) => { throw fromWriter(err) })
   }
 
-  async conversations (userId: string): Promise<Conversation[]> {
-    const { items } = await this.#deps.writer.call('conversations.list', { userId }).catch((err: unknown) => { throw fromWriter(err) })
-    return items
+  /** One page of the user's conversations, newest activity first (conversations.list). */
+  async conversations (userId: string, page: { after?: string, limit?: number } = {}): Promise<{ items: Conversation[], nextCursor?: string }> {
+    const request = { userId, ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) }
+    return await this.#deps.writer.call('conversations.list', request).catch((err: unknown) => { throw fromWriter(err) })
   }
 
   /** Relays a receipt to the other members; a `read` one is stored first. */

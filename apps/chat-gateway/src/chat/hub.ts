@@ -25,6 +25,13 @@ export interface HubDeps {
   log: FastifyBaseLogger
   /** The CHAT stream's name. */
   stream: string
+  /** WS_MAX_SOCKETS_PER_USER: sockets one user may have open on this gateway. */
+  maxSocketsPerUser?: number
+}
+
+/** The user has WS_MAX_SOCKETS_PER_USER sockets here already (close 4429). */
+export class TooManySockets extends Error {
+  override name = 'TooManySockets'
 }
 
 /** A user with sockets here, and what this gateway knows of their conversations. */
@@ -161,6 +168,9 @@ export class Hub {
       if (user.sockets.size === 0 && this.#users.get(userId) === user) this.#drop(userId, user)
       return
     }
+    // Checked and added with no await between: concurrent sockets count too.
+    const max = this.#deps.maxSocketsPerUser ?? Number.POSITIVE_INFINITY
+    if (user.sockets.size >= max) throw new TooManySockets(`at most ${max} sockets per user on one gateway`)
     user.sockets.add(conn)
     // Everything stored before this point is for `sync`; everything after is live.
     let failure: unknown

@@ -2,6 +2,8 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import { Compile } from 'typebox/compile'
 import { ChatRpcError, ConversationEvent, directMembers, type ChatRpcClient, type chatSubjects } from '@metadome/contracts'
+
+const isDirect = (conversationId: string): boolean => directMembers(conversationId) !== undefined
 import { readStream } from './stream-reader.js'
 
 export interface MembershipDeps {
@@ -41,12 +43,18 @@ export async function loadMemberships (deps: MembershipDeps, userId: string, las
   let from = 1
   try {
     const { storedThrough } = await deps.writer.call('writer.position', {})
-    const { items } = await deps.writer.call('conversations.list', { userId })
-    for (const c of items) {
-      conversations.add(c.id)
-      // Nothing of a group from before the user joined, even from the stream while the writer is down.
-      if (c.joinedSeq !== undefined) floors.set(c.id, c.joinedSeq)
-    }
+    // Page by page, by id (a stable order): one reply stays small however
+    // many conversations a user is in, and none is missed between pages.
+    let afterId: string | undefined
+    do {
+      const page = await deps.writer.call('conversations.memberships', { userId, ...(afterId === undefined ? {} : { afterId }) })
+      for (const m of page.items) {
+        conversations.add(m.conversationId)
+        // Nothing of a group from before the user joined, even from the stream while the writer is down.
+        if (!isDirect(m.conversationId)) floors.set(m.conversationId, m.joinedSeq)
+      }
+      afterId = page.nextAfterId
+    } while (afterId !== undefined)
     from = storedThrough + 1
   } catch (err) {
     if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
-  Ack, AddMemberBody, ConversationParams, ConversationsResponse, CreateGroupBody, ErrorResponse, GroupChangeResponse, GroupParams,
+  Ack, AddMemberBody, ConversationParams, ConversationsQuery, ConversationsResponse, CreateGroupBody, ErrorResponse, GroupChangeResponse, GroupParams,
   MemberParams, MemberRoleBody, MessagesQuery, MessagesResponse, RenameGroupBody, SendMessageBody
 } from '@metadome/contracts'
 import { bearerSecurity } from '@metadome/service'
@@ -17,10 +17,11 @@ export async function conversationRoutes (fastify: FastifyInstance): Promise<voi
 
   app.get('/v1/conversations', {
     schema: {
-      summary: "The caller's conversations",
+      summary: "The caller's conversations, newest activity first, a page at a time (nextCursor)",
+      querystring: ConversationsQuery,
       response: { 200: ConversationsResponse, ...errors }
     }
-  }, async (request) => ({ items: await app.chat.service.conversations(request.userId) }))
+  }, async (request) => await app.chat.service.conversations(request.userId, { after: request.query.cursor, limit: request.query.limit }))
 
   app.get('/v1/conversations/:id/messages', {
     schema: {

@@ -4,7 +4,7 @@ import { CloseCode, ErrorCode, type ClientFrame, type Ref, type ServerFrame } fr
 import { errorCodeOf, Unavailable } from '@metadome/service'
 import { InvalidTokenError, type TokenVerifier, type VerifiedToken } from '../auth/token-verifier.js'
 import type { Revocations } from '../chat/user-events.js'
-import type { Hub } from '../chat/hub.js'
+import { TooManySockets, type Hub } from '../chat/hub.js'
 import type { ChatService } from '../chat/chat-service.js'
 import { Connection } from './connection.js'
 import { RateLimiter } from './rate-limiter.js'
@@ -162,6 +162,12 @@ export function runSession (socket: WebSocket, authorization: string | undefined
         for (const frame of frames) void dispatch(frame)
       })
     } catch (err) {
+      if (err instanceof TooManySockets) {
+        log.info({ connectionId: conn.id, userId }, 'socket refused: too many sockets for this user')
+        conn.sendError('rate_limited', err.message, ref)
+        conn.close(CloseCode.tooManySockets, 'too many sockets')
+        return
+      }
       log.error({ err, connectionId: conn.id }, 'cannot set up a socket')
       conn.sendError('unavailable', 'the gateway cannot serve this socket now, try again', ref)
       conn.close(CloseCode.tryAgainLater, 'try again later')
@@ -199,7 +205,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
           return
         }
         case 'conversations':
-          conn.send(withRef({ type: 'conversations', items: await chat.conversations(userId) }, ref))
+          conn.send(withRef({ type: 'conversations', ...await chat.conversations(userId, { after: frame.after, limit: frame.limit }) }, ref))
           return
         case 'receipt':
           await chat.receipt(userId, frame.conversationId, frame.seq, frame.kind)

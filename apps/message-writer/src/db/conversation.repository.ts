@@ -55,15 +55,37 @@ const unread = sql<number>`(select count(*)::int from ${sql.table(`${CHAT_SCHEMA
   where m.conversation_id = c.id and m.sender_id <> mb.user_id
   and m.seq > greatest(mb.joined_seq, coalesce((select rc.seq from ${sql.table(`${CHAT_SCHEMA}.read_cursors`)} rc where rc.conversation_id = c.id and rc.user_id = mb.user_id), 0)))`
 
-/** The conversations `userId` is a member of now, newest activity first, with their unread counts. */
-export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string): Promise<ConversationOfUser[]> {
-  return await db.selectFrom('members as mb')
+/** A position in the order of conversationsOf: the last conversation of the page before. */
+export interface ConversationPosition { lastSeq: number, id: string }
+
+/**
+ * The conversations `userId` is a member of now, newest activity first (then
+ * by id), with their unread counts: at most `limit` of those after `after`.
+ * The ordering key is computed for all of the user's memberships, one index
+ * step each; only the page is built in full.
+ */
+export async function conversationsOf (db: Kysely<ChatDatabase>, userId: string, page: { after?: ConversationPosition, limit: number }): Promise<ConversationOfUser[]> {
+  const { after, limit } = page
+  const keys = db.selectFrom('members as mb')
     .innerJoin('conversations as c', 'c.id', 'mb.conversation_id')
-    .selectAll('c')
-    .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads'), unread.as('unread'), 'mb.joined_seq'])
+    .select(['c.id as id', lastSeq.as('last_seq')])
     .where('mb.user_id', '=', userId)
     .where('mb.left_seq', 'is', null)
-    .orderBy('last_seq', 'desc')
+  const pageKeys = db.selectFrom(keys.as('k'))
+    .select(['k.id', 'k.last_seq'])
+    .$if(after !== undefined, (q) => q.where((eb) => eb.or([
+      eb('k.last_seq', '<', after?.lastSeq ?? 0),
+      eb.and([eb('k.last_seq', '=', after?.lastSeq ?? 0), eb('k.id', '>', after?.id ?? '')])
+    ])))
+    .orderBy('k.last_seq', 'desc')
+    .orderBy('k.id')
+    .limit(limit)
+  return await db.selectFrom(pageKeys.as('p'))
+    .innerJoin('conversations as c', 'c.id', 'p.id')
+    .innerJoin('members as mb', (j) => j.onRef('mb.conversation_id', '=', 'c.id').on('mb.user_id', '=', userId))
+    .selectAll('c')
+    .select([members.as('members'), 'p.last_seq as last_seq', roles.as('roles'), reads.as('reads'), unread.as('unread'), 'mb.joined_seq'])
+    .orderBy('p.last_seq', 'desc')
     .orderBy('c.id')
     .execute()
 }
@@ -74,6 +96,18 @@ export async function findConversation (db: Kysely<ChatDatabase>, id: string): P
     .select([members.as('members'), lastSeq.as('last_seq'), roles.as('roles'), reads.as('reads')])
     .where('c.id', '=', id)
     .executeTakeFirst()
+}
+
+/** The user's current memberships by conversation id, at most `limit` after `afterId`. */
+export async function membershipsOf (db: Kysely<ChatDatabase>, userId: string, afterId: string | undefined, limit: number): Promise<Array<{ conversation_id: string, joined_seq: number }>> {
+  return await db.selectFrom('members')
+    .select(['conversation_id', 'joined_seq'])
+    .where('user_id', '=', userId)
+    .where('left_seq', 'is', null)
+    .$if(afterId !== undefined, (q) => q.where('conversation_id', '>', afterId ?? ''))
+    .orderBy('conversation_id')
+    .limit(limit)
+    .execute()
 }
 
 /** The user's membership row, current or past. */

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely'
 import {
-  directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
+  CONVERSATIONS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT, directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
   type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type ConversationEvent, type Message, type MemberRole
 } from '@metadome/contracts'
 import type { ChatDatabase } from '../db/database.js'
 import type { MessageRow } from '../db/message.table.js'
-import { conversationsOf, findConversation, findMembership, type ConversationWithMembers } from '../db/conversation.repository.js'
+import { conversationsOf, findConversation, findMembership, membershipsOf, type ConversationPosition, type ConversationWithMembers } from '../db/conversation.repository.js'
 import { historyPage, messagesSince, type SeqWindow } from '../db/message.repository.js'
 import { findUser } from '../db/user.repository.js'
 import { advanceReadCursor } from '../db/read-cursor.repository.js'
@@ -95,6 +95,20 @@ function fit (rows: MessageRow[], limit: number, maxBytes: number): { items: Mes
   return { items, hasMore: false }
 }
 
+/** A conversation list cursor: base64url of `<lastSeq>:<id>`, opaque to clients. */
+function encodePosition (p: ConversationPosition): string {
+  return Buffer.from(`${p.lastSeq}:${p.id}`).toString('base64url')
+}
+
+function decodePosition (cursor: string): ConversationPosition {
+  const [seq, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
+  const lastSeq = Number(seq)
+  if (rest.length > 0 || id === undefined || !Number.isSafeInteger(lastSeq) || lastSeq < 0 || !/^([0-9a-f-]{36}|dm_[0-9a-f-]{36}_[0-9a-f-]{36})$/.test(id)) {
+    throw new RpcError('bad_request', 'not a cursor of this list')
+  }
+  return { lastSeq, id }
+}
+
 const DIRECT_WINDOW: SeqWindow = { joinedSeq: 0, leftSeq: null }
 
 /**
@@ -142,8 +156,27 @@ export function handlers (ctx: HandlerContext): Handlers {
       return { user: await findUser(ctx.db, userId) ?? null }
     },
 
-    async 'conversations.list' ({ userId }) {
-      return { items: (await conversationsOf(ctx.db, userId)).map(toConversation) }
+    async 'conversations.list' ({ userId, after, limit = CONVERSATIONS_DEFAULT_LIMIT }) {
+      const rows = await conversationsOf(ctx.db, userId, { after: after === undefined ? undefined : decodePosition(after), limit: limit + 1 })
+      const items: Conversation[] = []
+      let bytes = 0
+      for (const row of rows.slice(0, limit)) {
+        const item = toConversation(row)
+        bytes += Buffer.byteLength(JSON.stringify(item)) + 1
+        // A page of large groups could outgrow NATS's max payload: end it early.
+        if (bytes > ctx.maxItemBytes() && items.length > 0) break
+        items.push(item)
+      }
+      const last = items.at(-1)
+      const more = items.length < rows.length
+      return { items, ...(more && last !== undefined ? { nextCursor: encodePosition({ lastSeq: last.lastSeq, id: last.id }) } : {}) }
+    },
+
+    async 'conversations.memberships' ({ userId, afterId, limit = MEMBERSHIPS_MAX_LIMIT }) {
+      const rows = await membershipsOf(ctx.db, userId, afterId, limit + 1)
+      const items = rows.slice(0, limit).map((r) => ({ conversationId: r.conversation_id, joinedSeq: r.joined_seq }))
+      const last = items.at(-1)
+      return { items, ...(rows.length > limit && last !== undefined ? { nextAfterId: last.conversationId } : {}) }
     },
 
     async 'conversations.get' ({ conversationId, userId }) {

@@ -109,6 +109,18 @@ t.test('conversations.list tells a group member the seq they joined at, from the
   t.equal((await listOf(alice)).find((c) => c.id === group)?.joinedSeq, createdSeq, 'alice: since the creation')
   const dm = ofBob.find((c) => c.id === direct.conversationId)
   t.ok(dm !== undefined && !('joinedSeq' in dm), 'a direct conversation has none')
+
+  // What a gateway subscribes bob to: the same, by id, a page at a time.
+  const first = await ctx.rpc.call('conversations.memberships', { userId: bob, limit: 1 })
+  t.equal(first.items.length, 1)
+  t.ok(first.nextAfterId !== undefined, 'a second page')
+  const second = await ctx.rpc.call('conversations.memberships', { userId: bob, limit: 1, afterId: first.nextAfterId })
+  t.equal(second.nextAfterId, undefined, 'the last page')
+  const memberships = [...first.items, ...second.items]
+  t.same(memberships.map((m) => m.conversationId), [group, direct.conversationId].sort(), 'every membership once, by id')
+  t.equal(memberships.find((m) => m.conversationId === group)?.joinedSeq, addedAgainSeq)
+  t.equal(memberships.find((m) => m.conversationId === direct.conversationId)?.joinedSeq, 0)
+  t.same((await ctx.rpc.call('conversations.memberships', { userId: randomUUID() })).items, [], 'none for a stranger')
 })
 
 t.test('a title with U+0000 is refused before publishing, and by the writer when published anyway', async (t) => {

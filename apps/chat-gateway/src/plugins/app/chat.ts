@@ -50,7 +50,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
 
   const log = app.log.child({ component: 'chat' })
   const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })
-  const hub = new Hub({ nc, js, jsm, ns, writer, log, stream })
+  const hub = new Hub({ nc, js, jsm, ns, writer, log, stream, maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER })
   await nc.flush()
   const publisher = new StreamPublisher(nc, stream)
   const service = new ChatService({ publisher, js, jsm, ns, writer, hub, log, stream })
