@@ -342,6 +342,8 @@ interface PodSpec {
   volumes?: Array<{ name: string, secret?: { secretName: string }, configMap?: { name: string } }>
 }
 interface Selector { matchLabels?: Record<string, string> }
+interface IngressPath { path?: string, pathType?: string, backend?: { service?: { name?: string } } }
+interface IngressRule { host?: string, http?: { paths?: IngressPath[] } }
 interface Manifest {
   apiVersion: string
   kind: string
@@ -360,6 +362,8 @@ interface Manifest {
     minReplicas?: number
     maxUnavailable?: number | string
     minAvailable?: number | string
+    rules?: IngressRule[]
+    defaultBackend?: unknown
   }
 }
 
@@ -385,6 +389,24 @@ const appOfImage = (image = ''): AppName | undefined => {
   const name = /(?:^|\/)([a-z-]+)(?::[^/]*)?$/.exec(image)?.[1]
   return isApp(name) && image.includes('metadome') ? name : undefined
 }
+/**
+ * Whether an Ingress path sends a request path to its backend, as the
+ * networking.k8s.io/v1 spec defines it: Exact is equality, Prefix matches
+ * whole path elements (`/v1` takes `/v1/ws`, not `/v1x`). An
+ * ImplementationSpecific path is taken as a plain string prefix, the widest
+ * reading (ingress-nginx may even treat it as a regex).
+ */
+function routes (rule: IngressPath, requestPath: string): boolean {
+  const path = rule.path ?? '/'
+  if (rule.pathType === 'Exact') return requestPath === path
+  if (rule.pathType === 'Prefix') {
+    const elements = (p: string): string[] => p.split('/').filter((e) => e !== '')
+    const prefix = elements(path)
+    return prefix.every((element, i) => elements(requestPath)[i] === element)
+  }
+  return requestPath.startsWith(path)
+}
+
 const selects = (selector: Selector | Record<string, string> | undefined, labels: Record<string, string> = {}): boolean => {
   const match = (selector as Selector | undefined)?.matchLabels ?? (selector as Record<string, string> | undefined) ?? {}
   return Object.keys(match).length > 0 && Object.entries(match).every(([key, value]) => labels[key] === value)
@@ -533,6 +555,31 @@ t.test('Kubernetes manifests', async (t) => {
       const budget = manifests.find((m) => m.kind === 'PodDisruptionBudget' && selects(m.spec?.selector, workload?.spec?.template?.metadata?.labels))
       t.ok(budget?.spec?.maxUnavailable !== undefined || budget?.spec?.minAvailable !== undefined, `${workload?.metadata.name ?? '?'} has a PodDisruptionBudget`)
     }
+  })
+
+  t.test('ingress: the public API only, never /metrics or /docs', async (t) => {
+    const ingresses = manifests.filter((m) => m.kind === 'Ingress')
+    t.ok(ingresses.length > 0, 'an Ingress')
+    const paths = ingresses.flatMap((ingress) => (ingress.spec?.rules ?? []).flatMap((rule) =>
+      (rule.http?.paths ?? []).map((path) => ({ ...path, where: `${ingress.metadata.name ?? ''} ${rule.host ?? '*'} ${path.path ?? ''} (${path.pathType ?? ''})` }))))
+    for (const ingress of ingresses) t.notOk(ingress.spec?.defaultBackend, `${ingress.metadata.name ?? ''}: no default backend, which would take every path`)
+    for (const path of paths) {
+      t.notOk(path.path === '/' || path.path === undefined || path.path === '', `${path.where}: not the whole site`)
+    }
+    // What each app serves for operators, Prometheus and the kubelet (libs/service, openapi.ts, asyncapi.ts).
+    const internal = ['/metrics', '/docs', '/docs/', '/docs/json', '/docs/static/index.html', '/openapi.json', '/asyncapi', '/asyncapi.json', '/healthz', '/readyz']
+    for (const requestPath of internal) {
+      const exposing = paths.filter((path) => routes(path, requestPath)).map((path) => path.where)
+      t.same(exposing, [], `${requestPath} is not routed`)
+    }
+    const reaches = (requestPath: string, service: string): boolean =>
+      paths.some((path) => routes(path, requestPath) && path.backend?.service?.name === service)
+    t.ok(reaches('/v1/auth/login', 'auth-api'), 'auth-api\'s REST API is routed')
+    t.ok(reaches('/.well-known/jwks.json', 'auth-api'), 'and its JWKS')
+    t.ok(reaches('/v1/ws', 'chat-gateway'), 'the gateway\'s WebSocket is routed')
+    t.ok(reaches('/v1/conversations', 'chat-gateway'), 'and its REST API')
+    t.notOk(routes({ path: '/v1', pathType: 'Prefix' }, '/v1x/metrics'), 'Prefix matches whole elements (the check itself)')
+    t.ok(routes({ path: '/', pathType: 'Prefix' }, '/metrics'), 'a / Prefix would expose /metrics (the check itself)')
   })
 
   // kubectl is a client tool, not a dependency of this repo: where it is
