@@ -39,6 +39,6 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
     await app.register(websocketPlugin, { maxPayload: config.WS_MAX_PAYLOAD_BYTES })
     await app.register(authenticatePlugin)
     await app.register(wsRoutes, { config })
-    await app.register(conversationRoutes)
+    await app.register(conversationRoutes, { rateLimitPerMinute: config.REST_RATE_LIMIT_PER_MINUTE })
   })
 }

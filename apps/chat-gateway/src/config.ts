@@ -19,6 +19,7 @@ export const GatewayConfig = Type.Object({
   WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),
   WS_MAX_SOCKETS_PER_USER: positive(20, 'sockets one user may have open on one gateway (beyond: close 4429)'),
   WS_MAX_BAD_FRAMES: positive(20, 'consecutive invalid frames after which a socket is closed (4029)'),
+  REST_RATE_LIMIT_PER_MINUTE: positive(600, 'REST requests one user may make to one gateway in a minute (beyond: 429 rate_limited)'),
   WRITER_TIMEOUT_MS: positive(3_000, 'milliseconds to wait for message-writer to answer a request')
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
