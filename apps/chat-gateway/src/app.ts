@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
+import { natsAuth } from '@metadome/nats'
 import { createService, openapi } from '@metadome/service'
 import { MAX_BODY_BYTES } from '@metadome/contracts'
 import type { GatewayConfig } from './config.js'
@@ -25,7 +26,7 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
     logger: options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     // A 64 KiB body plus the envelope; beyond, 413 too_large.
     bodyLimit: 2 * MAX_BODY_BYTES,
-    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS, noAsyncTraces: true }
+    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS, noAsyncTraces: true, auth: natsAuth(config) }
   }, async (app) => {
     // The REST routes' OpenAPI document; the WebSocket frames and NATS
     // subjects are in the AsyncAPI one, at /asyncapi.

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
+import { natsAuth } from '@metadome/nats'
 import { createService } from '@metadome/service'
 import type { WriterConfig } from './config.js'
 import { chatDatabase } from './plugins/external/db.js'
@@ -28,7 +29,7 @@ export async function buildApp (config: WriterConfig, options: BuildOptions = {}
     logger: options.logger ?? createLogger({ name: 'message-writer', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     bodyLimit: 1024,
     database: chatDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE),
-    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS }
+    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS, auth: natsAuth(config) }
   }, async (app) => {
     await app.register(writerMetricsPlugin)
     // Room for every replica's batches in flight plus the one it pulls ahead.

@@ -61,10 +61,17 @@ export const NatsStreamReplicas = Type.Integer({
   description: 'replicas of every stream and durable consumer the apps create (1 on one server; 3 in a 3-node cluster)'
 })
 
+const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
+
 /** The variables every app reads. */
 export const common = {
   HOST: Host,
   NATS_URL: NatsUrl,
+  // deploy/nats/permissions.conf gives each app its own user and subjects.
+  NATS_USER: optionalText('the NATS user this app connects as (with NATS_PASSWORD)'),
+  NATS_PASSWORD: optionalText('the password of NATS_USER'),
+  NATS_CREDS_FILE: optionalText('a NATS .creds file (a user JWT and its nkey seed), instead of NATS_USER'),
+  NATS_TLS_CA_FILE: optionalText('the CA certificate (PEM) that NATS servers\' TLS certificates are checked against'),
   NATS_NAMESPACE: NatsNamespace,
   NATS_STREAM_REPLICAS: NatsStreamReplicas,
   LOG_LEVEL: LogLevel,

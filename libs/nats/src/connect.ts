@@ -1,4 +1,5 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { readFileSync } from 'node:fs'
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node'
 import type { FastifyBaseLogger as Logger } from 'fastify'
 
 export interface NatsConfig {
@@ -15,6 +16,37 @@ export interface NatsConfig {
    * (chat-gateway) it costs a third of the throughput.
    */
   noAsyncTraces?: boolean
+  auth?: NatsAuth
+}
+
+/** Who the app is to NATS, and whom it trusts (NATS_USER, NATS_PASSWORD, NATS_CREDS_FILE, NATS_TLS_CA_FILE). */
+export interface NatsAuth {
+  user?: string
+  password?: string
+  credsFile?: string
+  tlsCaFile?: string
+}
+
+/** The NatsAuth of an app's configuration. */
+export function natsAuth (config: { NATS_USER?: string, NATS_PASSWORD?: string, NATS_CREDS_FILE?: string, NATS_TLS_CA_FILE?: string }): NatsAuth {
+  if (config.NATS_CREDS_FILE !== undefined && config.NATS_USER !== undefined) throw new Error('set NATS_CREDS_FILE or NATS_USER, not both')
+  if ((config.NATS_USER === undefined) !== (config.NATS_PASSWORD === undefined)) throw new Error('NATS_USER and NATS_PASSWORD go together')
+  return {
+    ...(config.NATS_USER === undefined ? {} : { user: config.NATS_USER, password: config.NATS_PASSWORD }),
+    ...(config.NATS_CREDS_FILE === undefined ? {} : { credsFile: config.NATS_CREDS_FILE }),
+    ...(config.NATS_TLS_CA_FILE === undefined ? {} : { tlsCaFile: config.NATS_TLS_CA_FILE })
+  }
+}
+
+function authOptions (auth: NatsAuth | undefined): Record<string, unknown> {
+  if (auth === undefined) return {}
+  const credsFile = auth.credsFile
+  return {
+    ...(auth.user === undefined ? {} : { user: auth.user, pass: auth.password }),
+    // Read at every (re)connect, so a rotated file is picked up.
+    ...(credsFile === undefined ? {} : { authenticator: credsAuthenticator(() => readFileSync(credsFile)) }),
+    ...(auth.tlsCaFile === undefined ? {} : { tls: { caFile: auth.tlsCaFile } })
+  }
 }
 
 export function natsServers (url: string): string[] {
@@ -37,7 +69,8 @@ export async function connectNats (config: NatsConfig): Promise<NatsConnection> 
     pingInterval: 3_000,
     maxPingOut: 2,
     timeout: config.connectTimeoutMs ?? 5_000,
-    noAsyncTraces: config.noAsyncTraces ?? false
+    noAsyncTraces: config.noAsyncTraces ?? false,
+    ...authOptions(config.auth)
   })
   void logStatus(nc, config.logger)
   return nc

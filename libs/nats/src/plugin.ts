@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { connectNats } from './connect.js'
+import { connectNats, type NatsAuth } from './connect.js'
 import { namespace, type Namespace } from './namespace.js'
 
 declare module 'fastify' {
@@ -24,11 +24,12 @@ export interface NatsPluginOptions {
   noAsyncTraces?: boolean
   /** NATS_STREAM_REPLICAS (default 1). */
   replicas?: number
+  auth?: NatsAuth
 }
 
 /** Connects at start and drains at close, after every other onClose hook ran. */
 export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
-  const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }), noAsyncTraces: opts.noAsyncTraces ?? false })
+  const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }), noAsyncTraces: opts.noAsyncTraces ?? false, auth: opts.auth })
   app.decorate('nats', { nc, ns: namespace(opts.namespace), replicas: opts.replicas ?? 1 })
   app.addHook('onClose', async () => {
     if (nc.isClosed()) return
