@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { parse, parseAllDocuments } from 'yaml'
 import type { TObject } from 'typebox'
 import { AuthConfig } from '@metadome/auth-api/config'
-import { GatewayConfig } from '@metadome/chat-gateway/config'
+import { GatewayConfig, checkAuthUrl } from '@metadome/chat-gateway/config'
+import { loadConfig } from '@metadome/config'
 import { WriterConfig } from '@metadome/message-writer/config'
 
 // A static test of deploy/: no Docker engine or cluster runs here, so the
@@ -223,6 +224,7 @@ t.test('compose.yaml', async (t) => {
       }
       if (app === 'chat-gateway') {
         t.equal(new URL(env.AUTH_URL ?? 'x:').host, 'auth-api:3000', `${name} fetches the JWKS from auth-api`)
+        t.doesNotThrow(() => { checkAuthUrl(loadConfig(GatewayConfig, { AUTH_URL: env.AUTH_URL, AUTH_URL_ALLOW_HTTP: env.AUTH_URL_ALLOW_HTTP })) }, `${name}: its AUTH_URL passes the gateway's check`)
         t.equal(conditions['auth-api']?.condition, 'service_healthy', `${name} waits for auth-api`)
       }
     }
@@ -537,7 +539,10 @@ t.test('Kubernetes manifests', async (t) => {
           const mount = container.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`))
           t.ok(spec.volumes?.find((v) => v.name === mount?.name)?.secret, `${where}: the signing key is mounted from a Secret`)
         }
-        if (app === 'chat-gateway') t.match(env.get('AUTH_URL')?.value, /^http:\/\/auth-api[.:]/, `${where}: JWKS from the auth-api Service`)
+        if (app === 'chat-gateway') {
+          t.match(env.get('AUTH_URL')?.value, /^http:\/\/auth-api[.:]/, `${where}: JWKS from the auth-api Service`)
+          t.doesNotThrow(() => { checkAuthUrl(loadConfig(GatewayConfig, { AUTH_URL: env.get('AUTH_URL')?.value ?? '', AUTH_URL_ALLOW_HTTP: env.get('AUTH_URL_ALLOW_HTTP')?.value ?? 'false' })) }, `${where}: its AUTH_URL passes the gateway's check`)
+        }
       }
     }
     t.ok(checked >= appNames.length, 'app containers were found')

@@ -3,7 +3,7 @@ import { createLogger, type Logger } from '@metadome/logger'
 import { natsAuth } from '@metadome/nats'
 import { createService, openapi } from '@metadome/service'
 import { MAX_BODY_BYTES } from '@metadome/contracts'
-import type { GatewayConfig } from './config.js'
+import { checkAuthUrl, type GatewayConfig } from './config.js'
 import { asyncApiRoutes } from './plugins/external/asyncapi.js'
 import { websocketPlugin } from './plugins/external/websocket.js'
 import { chatPlugin } from './plugins/app/chat.js'
@@ -21,6 +21,7 @@ export interface BuildOptions {
  * everything beyond token verification comes over NATS (DESIGN.md).
  */
 export async function buildApp (config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  checkAuthUrl(config)
   return await createService({
     name: 'chat-gateway',
     logger: options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),

@@ -8,6 +8,7 @@ export const GatewayConfig = Type.Object({
   ...env.common,
   PORT: env.port(3001),
   AUTH_URL: env.AuthUrl,
+  AUTH_URL_ALLOW_HTTP: Type.Union([Type.Literal('false'), Type.Literal('true')], { default: 'false', description: 'true to fetch the JWKS over plain http from a host other than loopback (a network you trust)' }),
   JWT_ISSUER: env.JwtIssuer,
   JWT_AUDIENCE: env.JwtAudience,
   WS_AUTH_TIMEOUT_MS: positive(5_000, 'milliseconds a socket has to send its auth frame (then close 4408)'),
@@ -23,3 +24,16 @@ export const GatewayConfig = Type.Object({
   WRITER_TIMEOUT_MS: positive(3_000, 'milliseconds to wait for message-writer to answer a request')
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
+
+/**
+ * The gateway trusts every token the JWKS at AUTH_URL vouches for: fetched
+ * over plain http across a network, anyone on the path could swap the keys.
+ * http is accepted on loopback, elsewhere only with AUTH_URL_ALLOW_HTTP=true.
+ */
+export function checkAuthUrl (config: Pick<GatewayConfig, 'AUTH_URL' | 'AUTH_URL_ALLOW_HTTP'>): void {
+  const url = new URL(config.AUTH_URL)
+  if (url.protocol !== 'http:' || config.AUTH_URL_ALLOW_HTTP === 'true') return
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return
+  throw new Error(`AUTH_URL ${url.origin} is plain http outside loopback: use https, or set AUTH_URL_ALLOW_HTTP=true on a network you trust`)
+}
