@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
+import { natsAuth } from '@metadome/nats'
 import { createService, openapi } from '@metadome/service'
 import { corsOrigins, trustProxy, type AuthConfig } from './config.js'
 import { authDatabase } from './plugins/external/db.js'
@@ -8,6 +9,7 @@ import { passwordsPlugin } from './plugins/app/passwords.js'
 import { tokensPlugin } from './plugins/app/tokens.js'
 import { outboxRelayPlugin, type RelayOptions } from './plugins/app/outbox-relay.js'
 import { housekeepingPlugin } from './plugins/app/housekeeping.js'
+import { retryAfterPlugin } from './plugins/app/retry-after.js'
 import { usersRoutes } from './routes/users.js'
 import { authRoutes } from './routes/auth.js'
 import { keysRoutes } from './routes/keys.js'
@@ -38,7 +40,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: trustProxy(config.TRUST_PROXY),
     database: authDatabase(config.DATABASE_URL),
-    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS }
+    nats: { url: config.NATS_URL, namespace: config.NATS_NAMESPACE, replicas: config.NATS_STREAM_REPLICAS, auth: natsAuth(config) }
   }, async (app) => {
     await app.register(securityPlugin, { corsOrigins: corsOrigins(config.CORS_ORIGINS) })
     await app.register(openapi, {
@@ -58,6 +60,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     })
     await app.register(outboxRelayPlugin, options.relay ?? {})
     await app.register(housekeepingPlugin)
+    await app.register(retryAfterPlugin)
 
     const rateLimitPerMinute = config.AUTH_RATE_LIMIT_PER_MINUTE
     await app.register(usersRoutes, { rateLimitPerMinute })

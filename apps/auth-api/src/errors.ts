@@ -8,7 +8,13 @@ export const EmailTaken = defineError('email_taken', 'that email address is alre
 export const WeakPassword = defineError('weak_password', '%s', 400)
 export const PasswordTooLong = defineError('password_too_long', 'the password is longer than 72 bytes of UTF-8, which bcrypt would silently cut: choose a shorter one', 400)
 export const InvalidCredentials = defineError('invalid_credentials', 'invalid username or password', 401)
-export const TooManyAttempts = defineError('too_many_attempts', 'too many failed sign-ins for this account: retry later', 429)
+const TooManyAttemptsError = defineError('too_many_attempts', 'too many wrong passwords for this account from here: retry later', 429)
+/** A password check refused unchecked (db/login-attempt.repository.ts); plugins/app/retry-after.ts sends the wait as Retry-After. */
+export class TooManyAttempts extends TooManyAttemptsError {
+  constructor (readonly retryAfterSeconds: number) {
+    super()
+  }
+}
 export const CurrentPasswordRequired = defineError('current_password_required', '%s', 400)
 export const WrongCurrentPassword = defineError('wrong_current_password', 'currentPassword is not this account\'s password', 403)
 export const InvalidRefreshToken = defineError('invalid_refresh_token', 'the refresh token is unknown, expired or revoked', 401)

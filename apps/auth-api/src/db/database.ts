@@ -2,6 +2,7 @@ import type { UserTable } from './user.table.js'
 import type { SessionTable } from './session.table.js'
 import type { RefreshTokenTable } from './refresh-token.table.js'
 import type { LoginAttemptTable } from './login-attempt.table.js'
+import type { LoginAttemptByAddressTable } from './login-attempt-by-address.table.js'
 import type { OutboxTable, OutboxRelayLockTable } from './outbox.table.js'
 import type { DeviceListTable } from './device-list.table.js'
 
@@ -11,6 +12,7 @@ export interface AuthDatabase {
   sessions: SessionTable
   refresh_tokens: RefreshTokenTable
   login_attempts: LoginAttemptTable
+  login_attempts_by_address: LoginAttemptByAddressTable
   outbox: OutboxTable
   outbox_relay_lock: OutboxRelayLockTable
   device_lists: DeviceListTable

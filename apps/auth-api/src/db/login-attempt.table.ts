@@ -1,5 +1,6 @@
 import type { ColumnType } from 'kysely'
 
+/** The per-account count of sign-in failures, whatever the address (see login-attempt.repository.ts). */
 export interface LoginAttemptTable {
   /** lower(username) as asked for, existing or not. */
   username_key: string

@@ -1,10 +1,12 @@
 import type { Migrations } from '@metadome/db'
 import * as users from './2026-11-24-0001-users.js'
 import * as sessions from './2026-11-24-0002-sessions.js'
+import * as loginAttemptsByAddress from './2026-12-03-0001-login-attempts-by-address.js'
 
 // Listed explicitly rather than read from the folder, so the same list works
 // from src/ under tsx and from dist/ in the image. Names sort in run order.
 export const migrations: Migrations = {
   '2026-11-24-0001-users': users,
-  '2026-11-24-0002-sessions': sessions
+  '2026-11-24-0002-sessions': sessions,
+  '2026-12-03-0001-login-attempts-by-address': loginAttemptsByAddress
 }

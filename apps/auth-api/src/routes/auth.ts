@@ -52,19 +52,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     schema: {
       tags: ['sessions'],
       summary: 'Sign in: an access token and a refresh token',
-      description: 'An unknown user and a wrong password get the same 401. After 5 failures an account waits 1 s, then 2 s, 4 s … at most 15 minutes between attempts (429 too_many_attempts with Retry-After).',
+      description: 'An unknown user and a wrong password get the same 401. Wrong passwords (here and as currentPassword) are counted per account and client address: after 5 from one address, that address waits 1 s, then 2 s, 4 s … at most 15 minutes between attempts (429 too_many_attempts with Retry-After). After 50 from all addresses together within an hour, addresses that have not signed in to the account before wait too, at most a minute.',
       body: LoginRequest,
       response: { 200: TokenResponse, ...errors(400, 401, 413, 429) }
     }
-  }, async (request, reply) => {
+  }, async (request) => {
     try {
-      const issued = await login(ctx, request.body.username, request.body.password, request.headers['user-agent']?.slice(0, 256) ?? null)
+      const issued = await login(ctx, request.body.username, request.body.password, request.headers['user-agent']?.slice(0, 256) ?? null, request.ip)
       logins.inc({ outcome: 'success' })
       return pair(issued)
     } catch (err) {
       if (!(err instanceof LoginRefused)) throw err
       logins.inc({ outcome: err.outcome })
-      if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds))
       throw err.error
     }
   })

@@ -20,11 +20,11 @@ export const keysRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: bearer,
       tags: ['keys'],
       summary: 'Publish the caller\'s signed device list',
-      description: 'deviceList.version must be the stored version + 1 (409 version_conflict otherwise). A list signed by another account key than the stored one needs currentPassword (400 current_password_required, 403 wrong_current_password); it is never stored or served.',
+      description: 'deviceList.version must be the stored version + 1 (409 version_conflict otherwise). A list signed by another account key than the stored one needs currentPassword (400 current_password_required, 403 wrong_current_password, 429 too_many_attempts with Retry-After: wrong ones count with wrong sign-ins); it is never stored or served.',
       body: PublishKeysBody,
-      response: { 200: SignedDeviceList, ...errors(400, 401, 403, 409, 413) }
+      response: { 200: SignedDeviceList, ...errors(400, 401, 403, 409, 413, 429) }
     }
-  }, async (request) => await publishDeviceList(ctx, callerOf(request), request.body))
+  }, async (request) => await publishDeviceList(ctx, callerOf(request), request.body, request.ip))
 
   app.get('/v1/users/:id/keys', {
     onRequest: app.authenticate,

@@ -100,13 +100,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
       ...signedIn.schema,
       tags: ['users'],
       summary: 'Change a user (self or admin)',
+      description: 'A username or password change by the user themself needs currentPassword (403 wrong_current_password; wrong ones count with wrong sign-ins, 429 too_many_attempts with Retry-After).',
       params: UserIdParams,
       body: UpdateUserRequest,
-      response: { 200: UserResponse, ...errors(400, 401, 403, 404, 409, 413) }
+      response: { 200: UserResponse, ...errors(400, 401, 403, 404, 409, 413, 429) }
     }
   }, async (request) => {
     const caller = callerOf(request)
-    const row = await updateUserAccount(ctx, caller, request.params.id, request.body)
+    const row = await updateUserAccount(ctx, caller, request.params.id, request.body, request.ip)
     return { user: toUser(row, caller) }
   })
 
@@ -118,12 +119,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
       ...signedIn.schema,
       tags: ['users'],
       summary: 'Delete a user (self with currentPassword, or admin): their sessions and keys go too',
+      description: 'Wrong currentPasswords count with wrong sign-ins (429 too_many_attempts with Retry-After).',
       params: UserIdParams,
       body: DeleteUserRequest,
-      response: { 204: NoContent, ...errors(400, 401, 403, 404) }
+      response: { 204: NoContent, ...errors(400, 401, 403, 404, 429) }
     }
   }, async (request, reply) => {
-    await deleteUserAccount(ctx, callerOf(request), request.params.id, request.body.currentPassword)
+    await deleteUserAccount(ctx, callerOf(request), request.params.id, request.body.currentPassword, request.ip)
     return await reply.code(204).send(null)
   })
 }

@@ -5,9 +5,10 @@ import { verifySignedDeviceList } from '@metadome/e2ee'
 import type { AuthDatabase } from '../db/database.js'
 import { getDeviceList, insertDeviceList, replaceDeviceList } from '../db/device-list.repository.js'
 import { findUserById } from '../db/user.repository.js'
-import { CurrentPasswordRequired, InvalidSignature, VersionConflict, WrongCurrentPassword } from '../errors.js'
+import { CurrentPasswordRequired, InvalidSignature, VersionConflict } from '../errors.js'
 import type { Passwords } from '../plugins/app/passwords.js'
 import type { Caller } from '../plugins/app/tokens.js'
+import { checkCurrentPassword } from './current-password.js'
 
 export interface KeysContext {
   db: Kysely<AuthDatabase>
@@ -27,13 +28,14 @@ const MAX_VERSION = 2 ** 31 - 1
  *   list): a list stored at the last version could never be followed, so a
  *   jump there would lock the owner out of their own directory entry;
  * - a list signed by another account key than the stored one needs the
- *   account's password, checked as PATCH /v1/users/:id checks it: the key
- *   everyone encrypts to is not handed to whoever holds a copied access
- *   token. A first list needs none (there is no key to take over yet).
+ *   account's password, checked as PATCH /v1/users/:id checks it (through
+ *   the sign-in count, for the caller's address `ip`): the key everyone
+ *   encrypts to is not handed to whoever holds a copied access token. A
+ *   first list needs none (there is no key to take over yet).
  *
  * The password is never part of what is stored or served.
  */
-export async function publishDeviceList (ctx: KeysContext, caller: Caller, body: PublishKeysBody): Promise<SignedDeviceList> {
+export async function publishDeviceList (ctx: KeysContext, caller: Caller, body: PublishKeysBody, ip: string | undefined): Promise<SignedDeviceList> {
   const { currentPassword, ...signed } = body
   if (signed.deviceList.userId !== caller.userId) throw new Forbidden('deviceList.userId is not the signed-in user')
   const check = await verifySignedDeviceList(signed)
@@ -48,10 +50,7 @@ export async function publishDeviceList (ctx: KeysContext, caller: Caller, body:
   if (stored !== undefined && stored.signed.accountKey !== signed.accountKey && currentPassword === undefined) {
     throw new CurrentPasswordRequired('replacing the account key needs currentPassword')
   }
-  if (currentPassword !== undefined) {
-    const user = await findUserById(ctx.db, caller.userId)
-    if (!await ctx.passwords.verify(currentPassword, user?.password_hash)) throw new WrongCurrentPassword()
-  }
+  if (currentPassword !== undefined) await checkCurrentPassword(ctx, await findUserById(ctx.db, caller.userId), currentPassword, ip)
 
   // Checked against `stored` and written only if it is still the stored one,
   // so a concurrent publish (with another key, say) cannot slip in between.

@@ -4,7 +4,7 @@ import type { AuthDatabase } from '../db/database.js'
 import type { UserRow } from '../db/user.table.js'
 import { findUserById, findUserByUsername, lockUserById } from '../db/user.repository.js'
 import { createSession, insertRefreshToken, lockRefreshToken, revokeSession, spendRefreshToken, touchSession } from '../db/session.repository.js'
-import { chargeAttempt, clearFailures } from '../db/login-attempt.repository.js'
+import { chargeAttempt, recordSuccess } from '../db/login-attempt.repository.js'
 import { appendSessionsRevoked } from '../db/outbox.repository.js'
 import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, TooManyAttempts } from '../errors.js'
 import type { Passwords } from '../plugins/app/passwords.js'
@@ -41,23 +41,24 @@ const successorOf = (key: Buffer, token: string): string => createHmac('sha256',
 
 /** A refused sign-in: the error to answer with, and the outcome to count. */
 export class LoginRefused extends Error {
-  constructor (readonly outcome: Exclude<LoginOutcome, 'success'>, readonly error: Error, readonly retryAfterSeconds?: number) {
+  constructor (readonly outcome: Exclude<LoginOutcome, 'success'>, readonly error: Error) {
     super(error.message)
   }
 }
 
 /**
  * Unknown user and wrong password take the same path (a bcrypt compare, with
- * a dummy hash when there is no user) and give the same 401.
+ * a dummy hash when there is no user) and give the same 401. Both are counted
+ * for the account and `ip`, the client's address (db/login-attempt.repository.ts).
  */
-export async function login (ctx: SessionsContext, username: string, password: string, userAgent: string | null): Promise<Issued> {
+export async function login (ctx: SessionsContext, username: string, password: string, userAgent: string | null, ip: string | undefined): Promise<Issued> {
   const key = username.toLowerCase()
-  const charge = await chargeAttempt(ctx.db, key)
-  if (!charge.allowed) throw new LoginRefused('locked', new TooManyAttempts(), charge.retryAfterSeconds)
+  const charge = await chargeAttempt(ctx.db, key, ip)
+  if (!charge.allowed) throw new LoginRefused('locked', new TooManyAttempts(charge.retryAfterSeconds))
   const user = await findUserByUsername(ctx.db, username)
   const ok = await ctx.passwords.verify(password, user?.password_hash)
   if (!ok || user === undefined) throw new LoginRefused('failure', new InvalidCredentials())
-  await clearFailures(ctx.db, key)
+  await recordSuccess(ctx.db, key, ip, charge)
 
   const refreshToken = randomBytes(32).toString('base64url')
   const now = new Date()

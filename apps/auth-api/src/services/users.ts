@@ -4,9 +4,10 @@ import type { UserRow, UserUpdate } from '../db/user.table.js'
 import { deleteUser, findUserById, insertUser, lockUserById, updateUser } from '../db/user.repository.js'
 import { revokeUserSessions } from '../db/session.repository.js'
 import { appendEvent, appendSessionsRevoked } from '../db/outbox.repository.js'
-import { CurrentPasswordRequired, WrongCurrentPassword } from '../errors.js'
+import { CurrentPasswordRequired } from '../errors.js'
 import type { Caller } from '../plugins/app/tokens.js'
 import type { UsersContext } from './context.js'
+import { checkCurrentPassword } from './current-password.js'
 
 /** The user as `viewer` may see them: email only for themself and admins. */
 export function toUser (row: UserRow, viewer?: Pick<Caller, 'userId' | 'role'>): User {
@@ -39,8 +40,11 @@ export async function registerUser (ctx: UsersContext, req: RegisterRequest, rol
   return row
 }
 
-/** Self or admin; a user changing their own username or password proves it with currentPassword. */
-export async function updateUserAccount (ctx: UsersContext, caller: Caller, id: string, req: UpdateUserRequest): Promise<UserRow> {
+/**
+ * Self or admin; a user changing their own username or password proves it
+ * with currentPassword, counted as a sign-in attempt from `ip`.
+ */
+export async function updateUserAccount (ctx: UsersContext, caller: Caller, id: string, req: UpdateUserRequest, ip: string | undefined): Promise<UserRow> {
   const self = caller.userId === id
   if (!self && caller.role !== 'admin') throw new Forbidden('only the user themself or an admin may change a user')
   const target = await findUserById(ctx.db, id)
@@ -48,9 +52,7 @@ export async function updateUserAccount (ctx: UsersContext, caller: Caller, id: 
   if (self && (req.username !== undefined || req.password !== undefined) && req.currentPassword === undefined) {
     throw new CurrentPasswordRequired('changing your username or password needs currentPassword')
   }
-  if (self && req.currentPassword !== undefined && !await ctx.passwords.verify(req.currentPassword, target.password_hash)) {
-    throw new WrongCurrentPassword()
-  }
+  if (self && req.currentPassword !== undefined) await checkCurrentPassword(ctx, target, req.currentPassword, ip)
 
   const patch: UserUpdate = {}
   if (req.username !== undefined) patch.username = req.username
@@ -78,14 +80,18 @@ export async function updateUserAccount (ctx: UsersContext, caller: Caller, id: 
   return row
 }
 
-/** The user row goes, and with it (ON DELETE CASCADE) their sessions, refresh tokens and keys. */
-export async function deleteUserAccount (ctx: UsersContext, caller: Caller, id: string, currentPassword: string | undefined): Promise<void> {
+/**
+ * The user row goes, and with it (ON DELETE CASCADE) their sessions, refresh
+ * tokens and keys. A user deleting themself proves it with currentPassword,
+ * counted as a sign-in attempt from `ip`.
+ */
+export async function deleteUserAccount (ctx: UsersContext, caller: Caller, id: string, currentPassword: string | undefined, ip: string | undefined): Promise<void> {
   const self = caller.userId === id
   if (!self && caller.role !== 'admin') throw new Forbidden('only the user themself or an admin may delete a user')
   if (self && currentPassword === undefined) throw new CurrentPasswordRequired('deleting your account needs currentPassword')
   const target = await findUserById(ctx.db, id)
   if (target === undefined) throw new NotFound('no such user')
-  if (self && !await ctx.passwords.verify(currentPassword ?? '', target.password_hash)) throw new WrongCurrentPassword()
+  if (self) await checkCurrentPassword(ctx, target, currentPassword ?? '', ip)
 
   await ctx.db.transaction().execute(async (trx) => {
     const row = await lockUserById(trx, id)

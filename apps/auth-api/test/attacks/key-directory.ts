@@ -16,8 +16,8 @@ export interface KeyTarget {
   published: SignedDeviceList
   /** A list for the victim at `version`, with one new device, signed by `key`. */
   list: (key: AccountKeyPair, version: number) => Promise<SignedDeviceList>
-  /** PUT /v1/users/me/keys with the victim's (stolen) access token. */
-  put: (body: Record<string, unknown>) => Promise<LightMyRequestResponse>
+  /** PUT /v1/users/me/keys with the victim's (stolen) access token, from `ip` (the victim's own by default). */
+  put: (body: Record<string, unknown>, ip?: string) => Promise<LightMyRequestResponse>
   /** What everyone else reads as the victim's keys. */
   read: () => Promise<SignedDeviceList>
 }
@@ -28,8 +28,8 @@ export async function keyTarget (t: Teardown): Promise<KeyTarget> {
   const account = await generateAccountKey()
   const list = async (key: AccountKeyPair, version: number): Promise<SignedDeviceList> =>
     await signDeviceList(key.secretKey, { userId: victim.id, version, issuedAt: new Date().toISOString(), devices: [await publicDevice(await generateDeviceKeys())] })
-  const put = async (body: Record<string, unknown>): Promise<LightMyRequestResponse> =>
-    await app.inject({ method: 'PUT', url: '/v1/users/me/keys', headers: victim.auth, payload: body })
+  const put = async (body: Record<string, unknown>, ip?: string): Promise<LightMyRequestResponse> =>
+    await app.inject({ method: 'PUT', url: '/v1/users/me/keys', headers: victim.auth, payload: body, ...(ip !== undefined && { remoteAddress: ip }) })
   const published = await list(account, 1)
   const first = await put(published)
   if (first.statusCode !== 200) throw new Error(`publish: ${first.statusCode} ${first.body}`)

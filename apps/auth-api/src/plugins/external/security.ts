@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin'
-import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
@@ -11,29 +10,13 @@ export interface SecurityOptions {
 }
 
 /**
- * Helmet's headers, CORS for the origins operators list, and the per-IP rate
+ * CORS for the origins operators list (the security headers come from
+ * createService, as for every app), and the per-IP rate
  * limiter, which is off by default: the routes that need it (login,
  * register, refresh) set `config.rateLimit`. The limiter's counts are per
  * replica, so the effective limit grows with the replica count.
  */
 export const securityPlugin = fp(async function securityPlugin (app: FastifyInstance, opts: SecurityOptions) {
-  await app.register(helmet, {
-    // The API answers JSON; the CSP matters only for /docs, whose UI loads
-    // its own scripts and styles from this origin.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        // Operators often run it on plain http behind a TLS proxy or on
-        // localhost; upgrading /docs' own requests to https would break it.
-        upgradeInsecureRequests: null
-      }
-    }
-  })
   await app.register(cors, {
     origin: opts.corsOrigins,
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
