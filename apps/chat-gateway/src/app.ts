@@ -10,6 +10,7 @@ import { chatPlugin } from './plugins/app/chat.js'
 import { authenticatePlugin } from './plugins/app/authenticate.js'
 import { wsRoutes } from './routes/ws.js'
 import { conversationRoutes } from './routes/conversations.js'
+import { blockRoutes } from './routes/blocks.js'
 
 export interface BuildOptions {
   /** Defaults to a logger built from LOG_LEVEL and LOG_FORMAT. */
@@ -42,5 +43,6 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
     await app.register(authenticatePlugin)
     await app.register(wsRoutes, { config })
     await app.register(conversationRoutes, { rateLimitPerMinute: config.REST_RATE_LIMIT_PER_MINUTE })
+    await app.register(blockRoutes)
   })
 }

@@ -60,6 +60,8 @@ export const HISTORY_DEFAULT_LIMIT = 50
 export const HISTORY_MAX_LIMIT = 100
 export const CONVERSATIONS_DEFAULT_LIMIT = 100
 export const CONVERSATIONS_MAX_LIMIT = 200
+/** The most users one user may block. */
+export const BLOCKS_MAX = 1000
 /** Small items (an id and a seq): a page of these stays far below NATS's max payload. */
 export const MEMBERSHIPS_MAX_LIMIT = 1000
 export const SINCE_DEFAULT_LIMIT = 500
@@ -185,6 +187,22 @@ export const ChatRpcMethods = {
   'groups.authorize': {
     request: Strict({ event: ConversationEvent }),
     result: Type.Object({ conversation: Conversation })
+  },
+
+  /** Whom `userId` blocked, oldest first (at most BLOCKS_MAX). */
+  'blocks.list': {
+    request: Strict({ userId: UserId }),
+    result: Type.Object({ items: Type.Array(Type.Object({ userId: UserId, since: Type.String({ format: 'date-time' }) })) })
+  },
+
+  /**
+   * `userId` blocks (`blocked: true`) or unblocks `otherId`; doing it twice
+   * changes nothing. Errors: `bad_request` (oneself), `not_found` (no such
+   * user to block), `too_large` (BLOCKS_MAX blocks already).
+   */
+  'blocks.set': {
+    request: Strict({ userId: UserId, otherId: UserId, blocked: Type.Boolean() }),
+    result: Type.Object({})
   },
 
   /** How far the writer has stored CHAT (see messages.since). */

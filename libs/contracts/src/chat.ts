@@ -125,6 +125,8 @@ export const chatSubjects = (ns: Namespace) => ({
   signal: (conversationId: string) => ns.subject('signal', conversationId),
   /** Core NATS, per user: conversation changes and session ends for that user's sockets. */
   user: (userId: string) => ns.subject('user', userId),
+  /** Core NATS: `{"userId"}` after that user's blocks changed, for gateways to forget what they cached. */
+  blocksChanged: ns.subject('blocks', 'changed'),
   /** Request/reply to message-writer (queue group `writer`). */
   rpc: (method: string) => ns.subject('rpc', method),
   /** Messages the writer could never store, with the reason. */

@@ -286,6 +286,16 @@ export const ConversationParams = Strict({
 })
 export type ConversationParams = Static<typeof ConversationParams>
 
+export const BlockParams = Strict({
+  userId: Uuid
+})
+export type BlockParams = Static<typeof BlockParams>
+
+export const BlocksResponse = Strict({
+  items: Type.Array(Strict({ userId: Uuid, since: Type.String({ format: 'date-time' }) }), { description: 'oldest first' })
+})
+export type BlocksResponse = Static<typeof BlocksResponse>
+
 export const ConversationsQuery = Strict({
   cursor: Type.Optional(PageCursor),
   limit: Type.Optional(ConversationsLimit)

@@ -177,6 +177,8 @@ const rpcDocs: Record<ChatRpcMethod, string> = {
   'messages.since': 'Catch-up for `sync`: stored messages after a seq in all of a user\'s conversations, and how far the writer has stored.',
   'receipts.read': 'Stores a read cursor; it never moves backwards.',
   'groups.authorize': 'Whether a group membership event may be published now, and the group as it will be after it.',
+  'blocks.list': 'Whom a user blocked.',
+  'blocks.set': 'Blocks or unblocks a user; a gateway then tells the others on the blocks notice subject.',
   'writer.position': 'How far the writer has stored CHAT.'
 }
 

@@ -9,6 +9,7 @@ import {
 import { Compile } from 'typebox/compile'
 import { BadRequest, Forbidden, NotFound, TooLarge, Unavailable, httpError } from '@metadome/service'
 import type { Hub } from './hub.js'
+import type { BlockList } from './block-list.js'
 import { TtlSet } from './ttl-set.js'
 import type { StreamPublisher } from './stream-publisher.js'
 
@@ -21,6 +22,7 @@ export interface ChatServiceDeps {
   hub: Hub
   log: FastifyBaseLogger
   stream: string
+  blocks: BlockList
 }
 
 export interface SendRequest {
@@ -130,6 +132,7 @@ export class ChatService {
       if (direct[0] === direct[1]) throw new BadRequest('a direct conversation needs two users')
       other = direct[0] === senderId ? direct[1] : direct[0]
       await this.#ensureUser(other)
+      await this.#notBlockedBy(other, senderId)
     } else {
       await this.#checkGroupMember(senderId, conversationId)
     }
@@ -231,6 +234,8 @@ export class ChatService {
 
   async typing (userId: string, conversationId: string): Promise<void> {
     await this.#checkMember(userId, conversationId)
+    const direct = directPair(conversationId)
+    if (direct !== undefined) await this.#notBlockedBy(direct[0] === userId ? direct[1] : direct[0], userId)
     this.#deps.hub.signal(conversationId, { type: 'typing', conversationId, userId })
   }
 
@@ -298,6 +303,28 @@ export class ChatService {
       if (waited >= GROUP_STORED_WAIT_MS) throw new Unavailable('message-writer is behind, try again')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
+  }
+
+  /** A direct message or typing to a user who blocked the sender is refused. */
+  async #notBlockedBy (recipientId: string, senderId: string): Promise<void> {
+    let blocked: boolean
+    try {
+      blocked = await this.#deps.blocks.blocks(recipientId, senderId)
+    } catch (err) {
+      throw fromWriter(err)
+    }
+    if (blocked) throw new Forbidden('this user does not accept your messages')
+  }
+
+  /** Blocks or unblocks `otherId` for `userId` (blocks.set), then tells every gateway. */
+  async setBlocked (userId: string, otherId: string, blocked: boolean): Promise<void> {
+    await this.#deps.writer.call('blocks.set', { userId, otherId, blocked }).catch((err: unknown) => { throw fromWriter(err) })
+    this.#deps.blocks.changed(userId)
+  }
+
+  async blocksOf (userId: string): Promise<Array<{ userId: string, since: string }>> {
+    const { items } = await this.#deps.writer.call('blocks.list', { userId }).catch((err: unknown) => { throw fromWriter(err) })
+    return items
   }
 
   async #ensureUser (userId: string): Promise<void> {

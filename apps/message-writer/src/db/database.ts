@@ -6,6 +6,7 @@ import type { ReadCursorTable } from './read-cursor.table.js'
 import type { ConversationEventTable } from './conversation-event.table.js'
 import type { MemberPeriodTable } from './member-period.table.js'
 import type { DeadLetteredEventTable } from './dead-lettered-event.table.js'
+import type { BlockTable } from './block.table.js'
 
 /** The `chat` schema; every table of message-writer, by name. */
 export interface ChatDatabase {
@@ -17,6 +18,7 @@ export interface ChatDatabase {
   conversation_events: ConversationEventTable
   member_periods: MemberPeriodTable
   dead_lettered_events: DeadLetteredEventTable
+  blocks: BlockTable
 }
 
 export const CHAT_SCHEMA = 'chat'

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import {
-  CONVERSATIONS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT, directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
+  BLOCKS_MAX, CONVERSATIONS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT, directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
   type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type ConversationEvent, type Message, type MemberRole
 } from '@metadome/contracts'
 import type { ChatDatabase } from '../db/database.js'
@@ -12,6 +12,7 @@ import { advanceReadCursor } from '../db/read-cursor.repository.js'
 import { eventIdsBy, groupConversation, lastMessageSeq, loadGroup, unknownUsers } from '../db/group.repository.js'
 import { nextState } from '../writer/group-state.js'
 import { RpcError } from './rpc-error.js'
+import { addBlock, blockersOf, blocksOf, countBlocks, removeBlock } from '../db/block.repository.js'
 import type { AuthorizedChanges } from './authorized-changes.js'
 
 export interface HandlerContext {
@@ -25,6 +26,13 @@ export interface HandlerContext {
   groupLimits: GroupLimits
   /** Creations and additions this replica authorized lately (see withinGroupLimits). */
   authorized: AuthorizedChanges
+}
+
+/** A user who blocked the actor is not put in a group by them. */
+async function notAddingWhoBlocked (ctx: HandlerContext, event: ConversationEvent): Promise<void> {
+  const joining = event.type === 'created' ? event.members.map((m) => m.userId).filter((u) => u !== event.actorId) : event.type === 'member_added' ? [event.userId] : []
+  const blockers = await blockersOf(ctx.db, event.actorId, joining)
+  if (blockers.length > 0) throw new RpcError('forbidden', `cannot add ${blockers.join(', ')}`)
 }
 
 /** GROUP_CREATIONS_PER_HOUR and GROUP_ADDITIONS_PER_HOUR: what one user may do to groups in an hour. */
@@ -218,6 +226,7 @@ export function handlers (ctx: HandlerContext): Handlers {
 
     async 'groups.authorize' ({ event }) {
       await withinGroupLimits(ctx, event)
+      await notAddingWhoBlocked(ctx, event)
       const before = await loadGroup(ctx.db, event.conversationId)
       // The seq is not known before publishing: any later than every stored
       // one orders the same. A refusal (GroupRefusal) is the reply as it is.
@@ -227,6 +236,23 @@ export function handlers (ctx: HandlerContext): Handlers {
       if (unknown.length > 0) throw new RpcError('not_found', `no such user: ${unknown.join(', ')}`)
       const lastSeq = before === undefined ? 0 : await lastMessageSeq(ctx.db, event.conversationId)
       return { conversation: groupConversation(event.conversationId, after, lastSeq) }
+    },
+
+    async 'blocks.list' ({ userId }) {
+      const rows = await blocksOf(ctx.db, userId, BLOCKS_MAX)
+      return { items: rows.map((r) => ({ userId: r.blocked_id, since: r.created_at.toISOString() })) }
+    },
+
+    async 'blocks.set' ({ userId, otherId, blocked }) {
+      if (userId === otherId) throw new RpcError('bad_request', 'one cannot block oneself')
+      if (!blocked) {
+        await removeBlock(ctx.db, userId, otherId)
+        return {}
+      }
+      if (await findUser(ctx.db, otherId) === undefined) throw new RpcError('not_found', 'no such user')
+      if (await countBlocks(ctx.db, userId) >= BLOCKS_MAX) throw new RpcError('too_large', `at most ${BLOCKS_MAX} users may be blocked`)
+      await addBlock(ctx.db, userId, otherId)
+      return {}
     },
 
     async 'writer.position' () {

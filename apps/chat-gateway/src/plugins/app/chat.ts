@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../../config.js'
 import { TokenVerifier } from '../../auth/token-verifier.js'
 import { Hub } from '../../chat/hub.js'
 import { ChatService } from '../../chat/chat-service.js'
+import { BlockList } from '../../chat/block-list.js'
 import { StreamPublisher } from '../../chat/stream-publisher.js'
 import { Revocations, followUserEvents } from '../../chat/user-events.js'
 import type { Connection } from '../../ws/connection.js'
@@ -53,7 +54,9 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const hub = new Hub({ nc, js, jsm, ns, writer, log, stream, maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER })
   await nc.flush()
   const publisher = new StreamPublisher(nc, stream)
-  const service = new ChatService({ publisher, js, jsm, ns, writer, hub, log, stream })
+  const blocks = new BlockList({ nc, ns, writer, log })
+  blocks.start()
+  const service = new ChatService({ publisher, js, jsm, ns, writer, hub, log, stream, blocks })
   const revocations = new Revocations()
   const verifier = new TokenVerifier({
     // AUTH_URL may carry a path prefix (auth-api behind a proxy): keep it.
@@ -135,6 +138,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
     clearInterval(pings)
     clearInterval(expiries)
     hub.close()
+    blocks.stop()
     publisher.close()
     await stopUserEvents()
   })
