@@ -28,6 +28,8 @@ const USAGE = `usage: metadome <command> [options]
   verify <user>                                  show the safety number to compare with <user>
   trust <user>                                   accept <user>'s current account key after verifying it
   group create <title> <user...> | add <group> <user> | remove <group> <user> | leave <group>
+  block <user> | unblock <user>                  stop (or let again) <user> messaging you or adding you to groups
+  blocks                                         the users you blocked
 
 options:
   --server <url>      auth-api (default http://127.0.0.1:3000; or METADOME_AUTH_URL)
@@ -98,6 +100,9 @@ async function run (command: string, ctx: Context): Promise<void> {
     case 'verify': return await verify(ctx)
     case 'trust': return await trust(ctx)
     case 'group': return await group(ctx)
+    case 'block': return await block(ctx, true)
+    case 'unblock': return await block(ctx, false)
+    case 'blocks': return await blocks(ctx)
     default: throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
 }
@@ -248,6 +253,26 @@ async function trust (ctx: Context): Promise<void> {
     const other = await contact(ctx, client, 0)
     await client.trust(other.id)
     console.log(`trusting ${other.username}'s current account key`)
+  })
+}
+
+async function block (ctx: Context, blocked: boolean): Promise<void> {
+  await withClient(ctx, false, async (client) => {
+    const other = await contact(ctx, client, 0)
+    if (blocked) await client.block(other.id)
+    else await client.unblock(other.id)
+    console.log(blocked ? `blocked ${other.username}: they cannot message you or add you to groups` : `unblocked ${other.username}`)
+  })
+}
+
+async function blocks (ctx: Context): Promise<void> {
+  await withClient(ctx, false, async (client) => {
+    const list = await client.blocks()
+    if (list.length === 0) console.log('you blocked no one')
+    for (const b of list) {
+      const user = await client.getUser(b.userId).catch(() => undefined)
+      console.log(`${user?.username ?? b.userId}  (since ${b.since.slice(0, 10)})`)
+    }
   })
 }
 

@@ -185,6 +185,24 @@ t.test('group create, send, add, remove and leave; logout ends the session', asy
   t.match(after.stderr, /^metadome: not signed in/)
 })
 
+t.test('block, blocks and unblock: a blocked user cannot send to the one who blocked them', async (t) => {
+  const alice = await person(t, 'alice')
+  const mallory = await person(t, 'mallory')
+  const first = await until(async () => { const r = await run(mallory.env, ['send', alice.username, 'hi']); return r.code === 0 && r }, 15_000, 'a first message')
+  t.ok(first)
+  const blocked = await run(alice.env, ['block', mallory.username])
+  t.equal(blocked.code, 0, blocked.stderr)
+  t.match(blocked.stdout, `blocked ${mallory.username}`)
+  t.match((await run(alice.env, ['blocks'])).stdout, new RegExp(`^${mallory.username}  \\(since \\d{4}-\\d\\d-\\d\\d\\)\\n$`))
+  const refused = await run(mallory.env, ['send', alice.username, 'still here'])
+  t.equal(refused.code, 1, 'the send is refused')
+  t.match(refused.stderr, /does not accept your messages/)
+  t.equal((await run(alice.env, ['unblock', mallory.username])).stdout, `unblocked ${mallory.username}\n`)
+  t.equal((await run(alice.env, ['blocks'])).stdout, 'you blocked no one\n')
+  const again = await until(async () => { const r = await run(mallory.env, ['send', alice.username, 'sorry']); return r.code === 0 && r }, 15_000, 'sending again after the unblock')
+  t.ok(again, 'after the unblock mallory sends again')
+})
+
 t.test('without METADOME_HOME the config folder is $XDG_CONFIG_HOME/metadome', async (t) => {
   const xdg = await newHome(t)
   const env = cliEnv(stack, xdg, { METADOME_PASSWORD: PASSWORD, XDG_CONFIG_HOME: xdg })

@@ -13,6 +13,7 @@ import { ChatClientError, isChatClientError } from './errors.js'
 import { GatewayLink } from './gateway-link.js'
 import { gatewaySocketUrls } from './gateway-url.js'
 import { Groups } from './groups.js'
+import { Blocks } from './blocks.js'
 import { Inbox, type RejectedEvent, type TextEvent } from './inbox.js'
 import { MemoryKeyStore, storeNames, type KeyStore } from './key-store.js'
 import { TextSealer } from './text-sealer.js'
@@ -144,6 +145,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   readonly #inbox: Inbox
   readonly #sealer: TextSealer
   readonly #groups: Groups
+  readonly #blocks: Blocks
   #nextRef = 0
   #closed = false
 
@@ -213,6 +215,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       onError: (err) => { this.emit('error', err) }
     })
     this.#groups = new Groups({ userId: user.id, tokens, conversations: this.#conversations, gatewayUrl: () => this.#link.url })
+    this.#blocks = new Blocks({ tokens, gatewayUrl: () => this.#link.url })
   }
 
   /** Creates an account (POST /v1/users). Sign in with login() afterwards. */
@@ -500,6 +503,22 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   // ------------------------------------------------------------------ end
 
   /** Ends the session on the server (the refresh token is spent) and closes. */
+  // ---------------------------------------------------------------- blocking
+
+  /** Blocks a user: they can no longer message this user, type to them, or add them to a group. */
+  async block (userId: string): Promise<void> {
+    await this.#blocks.block(userId)
+  }
+
+  async unblock (userId: string): Promise<void> {
+    await this.#blocks.unblock(userId)
+  }
+
+  /** The users this user blocked, oldest first. */
+  async blocks (): Promise<Array<{ userId: string, since: string }>> {
+    return await this.#blocks.list()
+  }
+
   async logout (): Promise<void> {
     try {
       await this.#tokens.logout()

@@ -51,7 +51,7 @@ t.test('a blocked user cannot message, type to or add to a group the user who bl
   // The victim still writes to mallory if she wants to; the block is one-way.
   await say(V, dm, { n: 'from the victim' })
   await new Promise((resolve) => setTimeout(resolve, 300))
-  t.notOk(V.frames.some((f) => f.type === 'message' && f.message.body.n === 'after'), 'nothing of mallory\'s after the block reached the victim')
+  t.notOk(V.frames.some((f) => f.type === 'message' && (f.message.body as { n?: unknown }).n === 'after'), 'nothing of mallory\'s after the block reached the victim')
 
   t.equal(await call(s, s.a, victim, 'DELETE', `/v1/users/me/blocks/${mallory}`), 204, 'unblocked')
   await until(async () => {
