@@ -6,6 +6,7 @@ const positive = (defaultValue: number, description: string) =>
 
 export const GatewayConfig = Type.Object({
   ...env.common,
+  ...env.chatStream,
   PORT: env.port(3001),
   AUTH_URL: env.AuthUrl,
   AUTH_URL_ALLOW_HTTP: Type.Union([Type.Literal('false'), Type.Literal('true')], { default: 'false', description: 'true to fetch the JWKS over plain http from a host other than loopback (a network you trust)' }),
@@ -18,6 +19,9 @@ export const GatewayConfig = Type.Object({
   WS_PING_INTERVAL_MS: positive(25_000, 'milliseconds between WebSocket pings; a peer silent for two is terminated'),
   WS_RATE_PER_SECOND: positive(100, 'frames per second a socket may send, sustained (beyond: rate_limited, close 4029)'),
   WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),
+  WS_BYTES_PER_SECOND: positive(256 * 1024, 'bytes per second a socket may send, sustained; bursts up to two of its largest frames (beyond: close 4029)'),
+  WS_READS_PER_SECOND: positive(10, 'sync, history and conversations requests per second a socket may make, twice that in a burst (beyond: rate_limited)'),
+  WS_TYPING_INTERVAL_MS: positive(1_000, 'milliseconds between two typing frames of one conversation that are relayed (the rest are dropped)'),
   WS_MAX_SOCKETS_PER_USER: positive(20, 'sockets one user may have open on one gateway (beyond: close 4429)'),
   WS_MAX_BAD_FRAMES: positive(20, 'consecutive invalid frames after which a socket is closed (4029)'),
   REST_RATE_LIMIT_PER_MINUTE: positive(600, 'REST requests one user may make to one gateway in a minute (beyond: 429 rate_limited)'),

@@ -1,3 +1,4 @@
+import { env } from '@metadome/config'
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
 import { natsAuth } from '@metadome/nats'
@@ -33,7 +34,7 @@ export async function buildApp (config: WriterConfig, options: BuildOptions = {}
   }, async (app) => {
     await app.register(writerMetricsPlugin)
     // Room for every replica's batches in flight plus the one it pulls ahead.
-    await app.register(streamsPlugin, { ackWaitMs: config.WRITER_ACK_WAIT_MS, maxAckPending: Math.max(20_000, config.WRITER_BATCH_SIZE * (config.WRITER_BATCHES_IN_FLIGHT + 1) * 8) })
+    await app.register(streamsPlugin, { chatLimits: env.chatStreamLimits(config), ackWaitMs: config.WRITER_ACK_WAIT_MS, maxAckPending: Math.max(20_000, config.WRITER_BATCH_SIZE * (config.WRITER_BATCHES_IN_FLIGHT + 1) * 8) })
     await app.register(writersPlugin, {
       batchSize: config.WRITER_BATCH_SIZE,
       batchWaitMs: config.WRITER_BATCH_WAIT_MS,

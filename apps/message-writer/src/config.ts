@@ -6,6 +6,7 @@ const positive = (defaultValue: number, description: string, maximum?: number) =
 
 export const WriterConfig = Type.Object({
   ...env.common,
+  ...env.chatStream,
   PORT: env.port(3002),
   DATABASE_URL: env.DatabaseUrl,
   DATABASE_POOL_SIZE: positive(10, 'the most PostgreSQL connections this process opens'),

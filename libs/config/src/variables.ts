@@ -63,6 +63,19 @@ export const NatsStreamReplicas = Type.Integer({
 
 const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
+/**
+ * The CHAT stream's limits, read by both apps that create it (the gateways
+ * and the writer): give them the same values, or each start moves it back.
+ */
+export const chatStream = {
+  CHAT_STREAM_MAX_AGE_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'days CHAT keeps a message, 0 for ever (PostgreSQL keeps the history; more than the longest writer outage)' }),
+  CHAT_STREAM_MAX_BYTES: Type.Integer({ minimum: -1, default: -1, description: 'bytes CHAT may hold, -1 for no limit (full, it refuses new messages)' })
+}
+
+/** CHAT_STREAM_* as chatStream()'s limits. */
+export const chatStreamLimits = (config: { CHAT_STREAM_MAX_AGE_DAYS: number, CHAT_STREAM_MAX_BYTES: number }): { maxAgeMs: number, maxBytes: number } =>
+  ({ maxAgeMs: config.CHAT_STREAM_MAX_AGE_DAYS * 24 * 60 * 60 * 1000, maxBytes: config.CHAT_STREAM_MAX_BYTES })
+
 /** The variables every app reads. */
 export const common = {
   HOST: Host,

@@ -1,6 +1,6 @@
 export { ErrorResponse, ContractErrorCode, ERROR_STATUS, CODE_OF_STATUS, errorCodes, isErrorCodeOf, type ErrorCodes } from './errors.js'
 export { UserEvent, UserEventType } from './events.js'
-export { usersStream, userEventSubject, chatStream } from './streams.js'
+export { usersStream, userEventSubject, chatStream, type ChatStreamLimits } from './streams.js'
 export { Device, DeviceList, SignedDeviceList, PublishKeysBody, DEVICE_LIST_CONTEXT } from './keys.js'
 export * from './users.js'
 export * from './chat.js'

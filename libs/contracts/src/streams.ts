@@ -22,9 +22,23 @@ export const userEventSubject = (ns: Namespace, type: string): string => ns.subj
  * `<ns>.live.…`: gateways subscribe there, per conversation, for live
  * fan-out. A duplicate publish is stored and re-emitted once only.
  */
-export const chatStream = (ns: Namespace, duplicateWindowMs = 2 * 60 * 1000) => ({
+export const chatStream = (ns: Namespace, limits: ChatStreamLimits = {}) => ({
   name: ns.stream('CHAT'),
   subjects: [ns.subject('chat', '>')],
-  duplicate_window: duplicateWindowMs * NANOS_PER_MS,
-  republish: { src: ns.subject('chat', '>'), dest: ns.subject('live', '>') }
+  duplicate_window: (limits.duplicateWindowMs ?? 2 * 60 * 1000) * NANOS_PER_MS,
+  republish: { src: ns.subject('chat', '>'), dest: ns.subject('live', '>') },
+  // PostgreSQL keeps the history; the stream needs only what the writer has
+  // not stored yet and what catch-ups read above it. Full, it refuses new
+  // messages (the gateway answers `unavailable`) rather than drop old ones
+  // the writer may not have stored.
+  max_age: (limits.maxAgeMs ?? 0) * NANOS_PER_MS,
+  max_bytes: limits.maxBytes ?? -1,
+  discard: 'new' as const
 })
+
+/** CHAT_STREAM_MAX_AGE_DAYS and CHAT_STREAM_MAX_BYTES (0 and -1: no limit). */
+export interface ChatStreamLimits {
+  duplicateWindowMs?: number
+  maxAgeMs?: number
+  maxBytes?: number
+}

@@ -11,7 +11,11 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     ratePerSecond: config.WS_RATE_PER_SECOND,
     rateBurst: config.WS_RATE_BURST,
-    maxBadFrames: config.WS_MAX_BAD_FRAMES
+    maxBadFrames: config.WS_MAX_BAD_FRAMES,
+    bytesPerSecond: config.WS_BYTES_PER_SECOND,
+    readsPerSecond: config.WS_READS_PER_SECOND,
+    typingIntervalMs: config.WS_TYPING_INTERVAL_MS,
+    maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES
   }
   app.get('/v1/ws', { websocket: true }, (socket, request) => {
     if (app.chat.closing) {

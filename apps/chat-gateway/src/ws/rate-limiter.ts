@@ -8,13 +8,13 @@ export class RateLimiter {
     this.#at = now()
   }
 
-  /** Takes one token; false when there is none left. */
-  take (): boolean {
+  /** Takes `count` tokens (one frame, or a frame's bytes); false when there are not that many left. */
+  take (count = 1): boolean {
     const now = this.now()
     this.#tokens = Math.min(this.burst, this.#tokens + (now - this.#at) * this.perSecond / 1000)
     this.#at = now
-    if (this.#tokens < 1) return false
-    this.#tokens -= 1
+    if (this.#tokens < count) return false
+    this.#tokens -= count
     return true
   }
 }

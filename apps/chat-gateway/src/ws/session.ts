@@ -16,7 +16,17 @@ export interface SessionLimits {
   ratePerSecond: number
   rateBurst: number
   maxBadFrames: number
+  /** Bytes a socket may send per second, sustained (bursts up to two of its largest frames). */
+  bytesPerSecond: number
+  /** `sync`, `history` and `conversations` a socket may ask for per second (twice as many in a burst). */
+  readsPerSecond: number
+  /** One typing frame per conversation per this long is relayed; the rest are dropped. */
+  typingIntervalMs: number
+  maxPayloadBytes: number
 }
+
+/** Conversations whose last typing frame a socket remembers. */
+const TYPING_REMEMBERED = 64
 
 export interface SessionDeps {
   limits: SessionLimits
@@ -33,6 +43,11 @@ export interface SessionDeps {
 /** Frames a socket may send while its authentication is under way; they run once it is ready. */
 const MAX_EARLY_FRAMES = 64
 
+function frameBytes (data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0)
+  return data.byteLength
+}
+
 function withRef<F extends ServerFrame> (frame: F, ref: Ref | undefined): F {
   return ref === undefined ? frame : { ...frame, ref }
 }
@@ -46,6 +61,11 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   const { limits, hub, chat, log } = deps
   const conn = new Connection(socket, log, { maxBufferedBytes: limits.maxBufferedBytes, ...(deps.onClose === undefined ? {} : { onClose: deps.onClose }) })
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
+  const bytes = new RateLimiter(limits.bytesPerSecond, Math.max(limits.bytesPerSecond, 2 * limits.maxPayloadBytes))
+  // What makes the writer or the stream work: a socket cannot turn the
+  // gateway's frame rate into that many database queries.
+  const reads = new RateLimiter(limits.readsPerSecond, 2 * limits.readsPerSecond)
+  const lastTyping = new Map<string, number>()
   let state: 'auth' | 'authenticating' | 'ready' = 'auth'
   let early: ClientFrame[] | undefined
   let badInARow = 0
@@ -97,8 +117,8 @@ export function runSession (socket: WebSocket, authorization: string | undefined
 
   function onMessage (data: RawData, isBinary: boolean): void {
     if (conn.closed) return
-    if (!limiter.take()) {
-      conn.sendError('rate_limited', 'too many frames')
+    if (!limiter.take() || !bytes.take(frameBytes(data))) {
+      conn.sendError('rate_limited', 'too many frames or bytes')
       conn.close(CloseCode.rateLimited, 'rate limited')
       return
     }
@@ -197,22 +217,31 @@ export function runSession (socket: WebSocket, authorization: string | undefined
           return
         }
         case 'sync':
+          if (!reads.take()) { conn.sendError('rate_limited', 'too many sync, history or conversations requests: slow down', ref); return }
           await hub.sync(conn, frame.after, ref === undefined ? {} : { ref })
           return
         case 'history': {
+          if (!reads.take()) { conn.sendError('rate_limited', 'too many sync, history or conversations requests: slow down', ref); return }
           const page = await chat.history(userId, frame.conversationId, frame.before, frame.limit)
           conn.send(withRef({ type: 'history', conversationId: frame.conversationId, items: page.items, hasMore: page.hasMore }, ref))
           return
         }
         case 'conversations':
+          if (!reads.take()) { conn.sendError('rate_limited', 'too many sync, history or conversations requests: slow down', ref); return }
           conn.send(withRef({ type: 'conversations', ...await chat.conversations(userId, { after: frame.after, limit: frame.limit }) }, ref))
           return
         case 'receipt':
           await chat.receipt(userId, frame.conversationId, frame.seq, frame.kind)
           return
-        case 'typing':
+        case 'typing': {
+          // An indicator needs no more than one a second: the rest would only fan out.
+          const now = Date.now()
+          if (now - (lastTyping.get(frame.conversationId) ?? 0) < limits.typingIntervalMs) return
+          if (lastTyping.size >= TYPING_REMEMBERED) lastTyping.clear()
+          lastTyping.set(frame.conversationId, now)
           await chat.typing(userId, frame.conversationId)
           return
+        }
         case 'group': {
           const { conversation, change } = await chat.group(userId, frame)
           conn.send(withRef({ type: 'conversation', conversation, change }, ref))

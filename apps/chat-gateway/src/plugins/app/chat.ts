@@ -1,3 +1,4 @@
+import { env } from '@metadome/config'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
@@ -45,8 +46,9 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   // No API check here: during a NATS election it times out, and ensureStream retries what follows.
   const jsm = await jetstreamManager(nc, { checkAPI: false })
   const js = jetstream(nc)
-  const stream = chatStream(ns).name
-  await ensureStream(jsm, chatStream(ns), app.nats.replicas)
+  const chatConfig = chatStream(ns, env.chatStreamLimits(config))
+  const stream = chatConfig.name
+  await ensureStream(jsm, chatConfig, app.nats.replicas)
   await ensureStream(jsm, usersStream(ns), app.nats.replicas)
 
   const log = app.log.child({ component: 'chat' })

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
 import { ensureConsumer, ensureStream } from '@metadome/nats'
-import { chatStream, usersStream } from '@metadome/contracts'
+import { chatStream, usersStream, type ChatStreamLimits } from '@metadome/contracts'
 import { deadLetterPublisher, deadLetterStream, type DeadLetterPublisher } from '../../writer/dead-letter.js'
 import { storedThroughReader } from '../../writer/position.js'
 import { nextGroupEventReader, type NextGroupEvent } from '../../writer/membership.js'
@@ -29,6 +29,8 @@ export interface StreamsOptions {
   maxAckPending: number
   /** How long a message taken by a replica that died waits before it goes to another. */
   ackWaitMs: number
+  /** CHAT_STREAM_MAX_AGE_DAYS and CHAT_STREAM_MAX_BYTES. */
+  chatLimits: ChatStreamLimits
 }
 
 /**
@@ -44,7 +46,7 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
   // No API check here: during a NATS election it times out, and ensureStream retries what follows.
   const jsm = await jetstreamManager(nc, { checkAPI: false })
   const js = jetstream(nc)
-  const chat = chatStream(ns)
+  const chat = chatStream(ns, opts.chatLimits)
   const users = usersStream(ns)
   const { replicas } = app.nats
   await ensureStream(jsm, chat, replicas)
