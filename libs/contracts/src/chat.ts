@@ -6,7 +6,26 @@ import type { Namespace } from './namespace.js'
 // "WebSocket contract", "Delivery guarantees").
 
 export const MAX_BODY_BYTES = 64 * 1024
+/**
+ * How deep a body's objects and arrays may nest. An envelope needs a few
+ * levels; thousands overflow the stack of every recursive JSON walk after
+ * the parser (stringify, validators, the writer, the clients).
+ */
+export const MAX_BODY_DEPTH = 32
 
+/** True when `value` nests objects or arrays deeper than `max`; iterative, so it cannot overflow itself. */
+export function nestedDeeperThan (value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
+}
 
 /** Group conversation ids are UUIDs; direct ones are derived (see directConversationId). */
 export const ConversationId = Type.String({
@@ -32,7 +51,7 @@ export function directMembers (conversationId: string): [string, string] | undef
 /** Opaque to servers: clients put an end-to-end encrypted envelope here. */
 export const Body = Type.Object({}, {
   additionalProperties: true,
-  description: `opaque JSON object, at most ${MAX_BODY_BYTES} bytes serialized`
+  description: `opaque JSON object, at most ${MAX_BODY_BYTES} bytes serialized and ${MAX_BODY_DEPTH} levels deep`
 })
 
 /** What a gateway publishes to CHAT on `<ns>.chat.msg.<conversationId>` (Nats-Msg-Id = id). */

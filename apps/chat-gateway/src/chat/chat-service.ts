@@ -3,7 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStr
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import {
-  chatSubjects, directConversationId, directMembers, ChatRpcError, ConversationEvent, MAX_BODY_BYTES, HISTORY_DEFAULT_LIMIT,
+  chatSubjects, directConversationId, directMembers, ChatRpcError, ConversationEvent, MAX_BODY_BYTES, MAX_BODY_DEPTH, HISTORY_DEFAULT_LIMIT, nestedDeeperThan,
   type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
 } from '@metadome/contracts'
 import { Compile } from 'typebox/compile'
@@ -89,8 +89,14 @@ function directPair (conversationId: string): [string, string] | undefined {
   return pair
 }
 
-export function bodyTooLarge (body: unknown): boolean {
+function bodyTooLarge (body: unknown): boolean {
   return Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES
+}
+
+/** REST bodies: deep nesting is refused before anything walks it recursively. */
+export function checkBody (body: unknown): void {
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) throw new BadRequest(`body nests deeper than ${MAX_BODY_DEPTH} levels`)
+  if (bodyTooLarge(body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
 }
 
 /**
@@ -123,7 +129,7 @@ export class ChatService {
    */
   async send (senderId: string, req: SendRequest, options: SendOptions = {}): Promise<Ack> {
     // Frames were checked when read; REST bodies are checked here.
-    if (options.bodyChecked !== true && bodyTooLarge(req.body)) throw new TooLarge(`body is over ${MAX_BODY_BYTES} bytes`)
+    if (options.bodyChecked !== true) checkBody(req.body)
     const conversationId = req.to !== undefined ? directConversationId(senderId, req.to) : (req.conversationId ?? '')
     const direct = directPair(conversationId)
     let other: string | undefined

@@ -1,5 +1,5 @@
 import { Compile } from 'typebox/compile'
-import { ClientFrames, MAX_BODY_BYTES, type ClientFrame, type ClientFrameType, type ErrorCode, type Ref } from '@metadome/contracts'
+import { ClientFrames, MAX_BODY_BYTES, MAX_BODY_DEPTH, nestedDeeperThan, type ClientFrame, type ClientFrameType, type ErrorCode, type Ref } from '@metadome/contracts'
 
 // Compiled once per process, one validator per frame type, so an error names
 // what is wrong with that frame rather than "matches no frame of the union".
@@ -43,6 +43,7 @@ export function readFrame (data: Buffer | ArrayBuffer | Buffer[], isBinary: bool
   if (typeof value.type !== 'string') return fail('bad_request', 'the frame has no type')
   if (!Object.hasOwn(validators, value.type)) return fail('bad_request', `unknown frame type ${JSON.stringify(value.type.slice(0, 32))}`)
   const type = value.type as ClientFrameType
+  if (type === 'send' && nestedDeeperThan(value.body, MAX_BODY_DEPTH)) return fail('bad_request', `body nests deeper than ${MAX_BODY_DEPTH} levels`)
   // A frame no larger than the limit cannot hold a body over it: only then is the body measured.
   if (type === 'send' && bytes.length > MAX_BODY_BYTES && isRecord(value.body) && Buffer.byteLength(JSON.stringify(value.body)) > MAX_BODY_BYTES) {
     return fail('too_large', `body is over ${MAX_BODY_BYTES} bytes`)
