@@ -139,7 +139,7 @@ export const ChatRpcMethods = {
     request: Strict({
       conversationId: ConversationId,
       userId: UserId,
-      before: Type.Optional(Type.Integer({ minimum: 1 })),
+      before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_LIMIT, default: HISTORY_DEFAULT_LIMIT }))
     }),
     result: Type.Object({ items: Type.Array(Message), hasMore: Type.Boolean() })
@@ -169,7 +169,7 @@ export const ChatRpcMethods = {
    * Errors: `forbidden`, `not_found`.
    */
   'receipts.read': {
-    request: Strict({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1 }) }),
+    request: Strict({ conversationId: ConversationId, userId: UserId, seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
     result: Type.Object({})
   },
 

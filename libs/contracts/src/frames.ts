@@ -268,6 +268,8 @@ export type ServerFrame = Static<typeof ServerFrame>
 /** WebSocket close codes of the contract, plus 4029 for a client over its frame rate and 4429 for a user over WS_MAX_SOCKETS_PER_USER. */
 export const CloseCode = {
   normal: 1000,
+  /** A text frame that is not UTF-8 (RFC 6455; the WebSocket library closes it). */
+  invalidPayload: 1007,
   tooLarge: 1009,
   restarting: 1012,
   tryAgainLater: 1013,

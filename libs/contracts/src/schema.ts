@@ -14,10 +14,11 @@ export function Strict<T extends TProperties> (properties: T, options: TObjectOp
 export const Uuid = Type.String({ format: 'uuid' })
 
 /** A CHAT stream sequence: one total order across conversations. */
-export const Seq = Type.Integer({ minimum: 1, description: 'CHAT stream sequence: one total order across conversations' })
+// At most 2^53 - 1: a JSON number stays exact to there, and PostgreSQL's bigint holds it.
+export const Seq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'CHAT stream sequence: one total order across conversations' })
 
 /** The highest seq a client (or a catch-up) has seen; 0 for none, "before everything". */
-export const Cursor = Type.Integer({ minimum: 0, description: 'the highest seq seen; 0 for none' })
+export const Cursor = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'the highest seq seen; 0 for none' })
 
 /** Group conversation ids are UUIDs; direct ones are derived (see directConversationId). */
 /** Where a page of a list starts: the `nextCursor` of the page before, opaque to clients. */

@@ -16,7 +16,16 @@ export const Username = Type.String({
 
 export const DisplayName = Type.String({ minLength: 1, maxLength: 64, description: 'up to 64 characters' })
 
-export const Email = Type.String({ format: 'email', maxLength: 254, description: 'unique when present' })
+// The pattern is ajv-formats' full `email` format, which Fastify's response
+// serializer applies: TypeBox's own `email` format accepts more (`a@b`,
+// quoted local parts), and such an address, once stored, made every answer
+// that carried it a 500 (found by the REST fuzzer).
+export const Email = Type.String({
+  format: 'email',
+  pattern: "^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$",
+  maxLength: 254,
+  description: 'unique when present'
+})
 
 /**
  * At least 8 characters. The server also refuses more than 72 bytes of UTF-8

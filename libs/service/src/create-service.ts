@@ -5,6 +5,7 @@ import { natsPlugin, pingNats, type NatsPluginOptions } from '@metadome/nats'
 import { errorHandler } from './error-handler.js'
 import { metrics } from './metrics.js'
 import { health } from './health.js'
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 
 export type Service = FastifyInstance
 
@@ -84,6 +85,8 @@ export async function createService (opts: ServiceOptions, register: (app: Servi
     // Setting up streams retries for up to a minute while a NATS cluster
     // elects its leaders (libs/nats setup.ts); fastify's 10 s would cut it short.
     pluginTimeout: 90_000,
+    frameworkErrors,
+    clientErrorHandler,
     ...(opts.trustProxy !== undefined && { trustProxy: opts.trustProxy })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)

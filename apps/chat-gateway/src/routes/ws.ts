@@ -17,7 +17,12 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
     typingIntervalMs: config.WS_TYPING_INTERVAL_MS,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES
   }
-  app.get('/v1/ws', { websocket: true }, (socket, request) => {
+  app.route({
+    method: 'GET',
+    url: '/v1/ws',
+    // A plain GET (no upgrade): the contract's error, not an empty 404.
+    handler: async (_request, reply) => await reply.code(426).header('upgrade', 'websocket').send({ error: { code: 'bad_request', message: 'this is the WebSocket endpoint: connect with an Upgrade: websocket request' } }),
+    wsHandler: (socket, request) => {
     if (app.chat.closing) {
       socket.close(CloseCode.restarting, 'gateway restarting')
       return
@@ -33,5 +38,6 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
       registry: app.chat.registry,
       onClose: app.chat.countClose
     })
+    }
   })
 }
