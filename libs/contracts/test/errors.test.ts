@@ -9,7 +9,7 @@ const codes = (union: { anyOf: Array<{ const: string }> }): string[] => union.an
 t.test('the frame and RPC codes are subsets of the contract codes', async (t) => {
   t.same(codes(ContractErrorCode), Object.keys(ERROR_STATUS))
   t.same(codes(ErrorCode), codes(ContractErrorCode).filter((c) => c !== 'conflict'))
-  t.same(codes(ChatRpcErrorCode), ['bad_request', 'forbidden', 'not_found', 'too_large', 'unavailable'])
+  t.same(codes(ChatRpcErrorCode), ['bad_request', 'forbidden', 'not_found', 'too_large', 'rate_limited', 'unavailable'])
   for (const code of codes(ChatRpcErrorCode)) t.ok(isErrorCodeOf(ErrorCode, code), `${code} can be an error frame's code`)
 })
 
@@ -25,5 +25,6 @@ t.test('the schemas accept their codes only', async (t) => {
   t.notOk(isErrorCodeOf(ContractErrorCode, undefined))
   t.ok(Compile(ErrorFrame).Check({ type: 'error', code: 'rate_limited', message: 'slow down' }))
   t.notOk(Compile(ErrorFrame).Check({ type: 'error', code: 'conflict', message: 'x' }))
-  t.notOk(Compile(ChatRpcErrorBody).Check({ code: 'rate_limited', message: 'x' }))
+  t.ok(Compile(ChatRpcErrorBody).Check({ code: 'rate_limited', message: 'x' }), 'the writer says rate_limited for the hourly group limits')
+  t.notOk(Compile(ChatRpcErrorBody).Check({ code: 'conflict', message: 'x' }))
 })
