@@ -39,6 +39,11 @@ t.test('group creations and member additions beyond the hourly limit are rate_li
   }
   t.same(added, [...Array<number>(ADDITIONS).fill(200), 429, 429], `${ADDITIONS} additions pass, then 429`)
 
+  // A refused change does not use up the limit: 20 creations with a user
+  // who does not exist (not_found), then the other user's creations pass.
+  for (let i = 0; i < 20; i++) {
+    t.equal((await rest(s, s.a, other, 'POST', '/v1/conversations', { title: `typo ${i}`, members: [crypto.randomUUID()] })).status, 404)
+  }
   const fair = await rest<GroupChangeResponse>(s, s.a, other, 'POST', '/v1/conversations', { title: 'ours', members: [victim] })
   t.equal(fair.status, 201, 'another user is not affected by the flooder\'s limit')
   // The writer stores the last creation a moment after its 201.

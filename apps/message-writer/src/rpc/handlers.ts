@@ -50,9 +50,9 @@ const HOUR_MS = 60 * 60 * 1000
  * after the reply, and the writer stores later): one by event id, so an
  * event counted in both is counted once.
  */
-async function withinGroupLimits (ctx: HandlerContext, event: ConversationEvent): Promise<void> {
+async function withinGroupLimits (ctx: HandlerContext, event: ConversationEvent): Promise<() => void> {
   const kind = event.type === 'created' ? 'created' : event.type === 'member_added' ? 'member_added' : undefined
-  if (kind === undefined) return
+  if (kind === undefined) return () => {}
   const limit = kind === 'created' ? ctx.groupLimits.creationsPerHour : ctx.groupLimits.additionsPerHour
   const stored = new Set(await eventIdsBy(ctx.db, event.actorId, kind, new Date(Date.now() - HOUR_MS), limit))
   const pending = ctx.authorized.of(event.actorId, kind).filter((id) => id !== event.id && !stored.has(id))
@@ -61,7 +61,9 @@ async function withinGroupLimits (ctx: HandlerContext, event: ConversationEvent)
       ? `at most ${limit} groups may be created in an hour`
       : `at most ${limit} members may be added to groups in an hour`)
   }
-  ctx.authorized.add(event.actorId, kind, event.id)
+  // Counted once authorized: a change refused for another reason (an
+  // unknown user, a block) must not use up the limit.
+  return () => { ctx.authorized.add(event.actorId, kind, event.id) }
 }
 
 export type Handlers = { [M in ChatRpcMethod]: (request: ChatRpcRequest<M>) => Promise<ChatRpcResult<M>> }
@@ -225,7 +227,7 @@ export function handlers (ctx: HandlerContext): Handlers {
     },
 
     async 'groups.authorize' ({ event }) {
-      await withinGroupLimits(ctx, event)
+      const counted = await withinGroupLimits(ctx, event)
       await notAddingWhoBlocked(ctx, event)
       const before = await loadGroup(ctx.db, event.conversationId)
       // The seq is not known before publishing: any later than every stored
@@ -235,6 +237,7 @@ export function handlers (ctx: HandlerContext): Handlers {
       const unknown = await unknownUsers(ctx.db, joining)
       if (unknown.length > 0) throw new RpcError('not_found', `no such user: ${unknown.join(', ')}`)
       const lastSeq = before === undefined ? 0 : await lastMessageSeq(ctx.db, event.conversationId)
+      counted()
       return { conversation: groupConversation(event.conversationId, after, lastSeq) }
     },
 
