@@ -1,24 +1,24 @@
 import {
   CONVERSATIONS_MAX_LIMIT, directConversationId, directMembers,
-  type Ack, type Conversation, type Message, type ReceiptEventFrame, type ReceiptKind, type SendFrame, type ServerFrame,
-  type SignedDeviceList, type TokenResponse, type TypingEventFrame, type User, type UserList
+  type Ack, type Conversation, type ReceiptKind, type SendFrame, type ServerFrame,
+  type SignedDeviceList, type TokenResponse, type User, type UserList
 } from '@metadome/contracts'
-import { formatSafetyNumber, isE2eeError, safetyNumber, type E2eeErrorCode, type Envelope } from '@metadome/e2ee'
+import { formatSafetyNumber, isE2eeError, safetyNumber, type Envelope } from '@metadome/e2ee'
 import { AuthApi } from './auth-api.js'
 import { ConversationBook } from './conversation-book.js'
 import { ensureDeviceKeys, type DeviceKeys } from './device-keys.js'
-import { Directory, type KeyChange } from './directory.js'
+import { Directory } from './directory.js'
 import { Emitter } from './emitter.js'
 import { ChatClientError, isChatClientError } from './errors.js'
 import { GatewayLink } from './gateway-link.js'
 import { gatewaySocketUrls } from './gateway-url.js'
 import { Groups } from './groups.js'
 import { Blocks } from './blocks.js'
-import { Inbox, type RejectedEvent, type TextEvent } from './inbox.js'
+import { Inbox } from './inbox.js'
 import { MemoryKeyStore, storeNames, type KeyStore } from './key-store.js'
 import { TextSealer } from './text-sealer.js'
 import { keepSession, resumeSession, TokenKeeper, type StoredSession } from './token-keeper.js'
-import type { WebSocketConstructor } from './websocket.js'
+import type { ChatClientEvents, ConnectOptions, HistoryItem, LoginOptions, RegisterOptions, SendTarget } from './client-options.js'
 
 // The SDK of DESIGN.md "Client SDK". One ChatClient is one signed-in device,
 // and this class is only where its parts meet:
@@ -45,76 +45,7 @@ import type { WebSocketConstructor } from './websocket.js'
 export { gatewaySocketUrl } from './gateway-url.js'
 export type { TextEvent, RejectedEvent } from './inbox.js'
 
-export interface ChatClientEvents {
-  text: TextEvent
-  rejected: RejectedEvent
-  keyChanged: KeyChange
-  receipt: ReceiptEventFrame
-  typing: TypingEventFrame
-  conversation: Conversation
-  connected: { url: string }
-  disconnected: { url: string, code: number, reason: string }
-  synced: { cursor: number }
-  /** The session ended for good (revoked, user deleted, refresh refused): the client is closed. */
-  closed: { error?: ChatClientError }
-  /** Something went wrong that the client works around (a failed refresh it retries, a listener's exception). */
-  error: unknown
-}
-
-export interface ConnectOptions {
-  authUrl: string
-  /** One or several gateways, as ws(s)://host/v1/ws or as the http(s):// address they are served at (see gatewaySocketUrl); reconnects go round them. */
-  gatewayUrl: string | string[]
-  /** Where keys, tokens, pins and the cursor live; in memory by default (a new device every run). */
-  keyStore?: KeyStore
-  /** A WebSocket constructor; globalThis.WebSocket, else the `ws` package. */
-  WebSocket?: WebSocketConstructor
-  /** Reconnect backoff: full jitter between 0 and min(max, min * 2^attempt). */
-  reconnect?: { minDelayMs?: number, maxDelayMs?: number }
-  /**
-   * How old a cached device list may be when a text is sealed (default 0:
-   * every send fetches the members' lists, so a new device or a new account
-   * key is seen at once). Opening uses the cache and fetches again when the
-   * sending device is not in it.
-   */
-  deviceListMaxAgeMs?: number
-  /** How long a request (send, history) waits for its answer across reconnects (default 30 s). */
-  requestTimeoutMs?: number
-  /** Ping a quiet socket after this long, and drop it after twice as long without an answer (default 15 s). */
-  heartbeatMs?: number
-  /** Connect to a gateway and sync before resolving (default true). */
-  connect?: boolean
-  /**
-   * Replace the account key and this device's keys with new ones and publish
-   * them (contacts see `keyChanged`). For a device that lost the account
-   * key, or to start over.
-   */
-  newKeys?: boolean
-}
-
-export interface LoginOptions extends ConnectOptions {
-  username: string
-  password: string
-}
-
-export interface RegisterOptions {
-  authUrl: string
-  username: string
-  password: string
-  displayName?: string
-  email?: string
-}
-
-export type SendTarget = { to: string } | { conversationId: string }
-
-export interface HistoryItem {
-  message: Message
-  /** The decrypted text; undefined when it did not open (see `code`) or was sent from this device and not kept. */
-  text: string | undefined
-  senderId: string
-  /** Set when the message did not open. */
-  code?: E2eeErrorCode
-}
+export type { ChatClientEvents, ConnectOptions, LoginOptions, RegisterOptions, SendTarget, HistoryItem } from './client-options.js'
 
 /** The `ref` of the `sync` frame, to tell its error from others. */
 const SYNC_REF = 'sync'
@@ -500,9 +431,6 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return await this.#groups.rename(conversationId, title)
   }
 
-  // ------------------------------------------------------------------ end
-
-  /** Ends the session on the server (the refresh token is spent) and closes. */
   // ---------------------------------------------------------------- blocking
 
   /** Blocks a user: they can no longer message this user, type to them, or add them to a group. */
@@ -519,6 +447,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return await this.#blocks.list()
   }
 
+  // ------------------------------------------------------------------ end
+
+  /** Ends the session on the server (the refresh token is spent) and closes. */
   async logout (): Promise<void> {
     try {
       await this.#tokens.logout()
