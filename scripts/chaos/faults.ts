@@ -26,15 +26,18 @@ function pick<T extends ProcessHandle> (list: T[], index: number, what: string):
   return found
 }
 
-export const killGateway = (index: number, downMs = 2_000): Fault => ({
-  name: `kill -9 gateway ${index + 1}, start it ${downMs / 1000} s later`,
+/** kill -9 one gateway or writer, and start it again `downMs` later. */
+const killApp = (which: 'gateway' | 'writer', index: number, downMs: number): Fault => ({
+  name: `kill -9 ${which} ${index + 1}, start it ${downMs / 1000} s later`,
   run: async ({ stack }) => {
-    const g = pick(stack.gateways, index, 'gateway')
-    await g.kill()
+    const app = pick(which === 'gateway' ? stack.gateways : stack.writers, index, which)
+    await app.kill()
     await sleep(downMs)
-    await g.start()
+    await app.start()
   }
 })
+
+export const killGateway = (index: number, downMs = 2_000): Fault => killApp('gateway', index, downMs)
 
 export const drainGateway = (index: number): Fault => ({
   name: `SIGTERM gateway ${index + 1} (it drains), start it again`,
@@ -55,15 +58,7 @@ export const pause = (which: 'gateway' | 'writer', index: number, pausedMs: numb
   }
 })
 
-export const killWriter = (index: number, downMs = 2_000): Fault => ({
-  name: `kill -9 writer ${index + 1}, start it ${downMs / 1000} s later`,
-  run: async ({ stack }) => {
-    const w = pick(stack.writers, index, 'writer')
-    await w.kill()
-    await sleep(downMs)
-    await w.start()
-  }
-})
+export const killWriter = (index: number, downMs = 2_000): Fault => killApp('writer', index, downMs)
 
 export const killChatLeader = (downMs = 5_000): Fault => ({
   name: `kill -9 the NATS node leading CHAT, start it ${downMs / 1000} s later`,
