@@ -1,8 +1,9 @@
+import { env } from '@metadome/config'
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
 import { natsAuth } from '@metadome/nats'
 import { createService, openapi } from '@metadome/service'
-import { corsOrigins, trustProxy, type AuthConfig } from './config.js'
+import { corsOrigins, relyingParty, trustProxy, type AuthConfig } from './config.js'
 import { authDatabase } from './plugins/external/db.js'
 import { securityPlugin } from './plugins/external/security.js'
 import { passwordsPlugin } from './plugins/app/passwords.js'
@@ -14,6 +15,12 @@ import { usersRoutes } from './routes/users.js'
 import { authRoutes } from './routes/auth.js'
 import { keysRoutes } from './routes/keys.js'
 import { wellKnownRoutes } from './routes/well-known.js'
+import { adminRoutes } from './routes/admin.js'
+import { recoveryRoutes } from './routes/recovery.js'
+import { mfaRoutes } from './routes/mfa.js'
+import { passkeysRoutes } from './routes/passkeys.js'
+import { backgroundPlugin } from './plugins/app/background.js'
+import { mailPlugin } from './plugins/app/mail.js'
 
 export interface BuildOptions {
   /** Defaults to a logger built from LOG_LEVEL and LOG_FORMAT. */
@@ -36,6 +43,7 @@ export const BODY_LIMIT_BYTES = 16 * 1024
 export async function buildApp (config: AuthConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   return await createService({
     name: 'auth-api',
+    http: env.httpTimeouts(config),
     logger: options.logger ?? createLogger({ name: 'auth-api', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: trustProxy(config.TRUST_PROXY),
@@ -61,16 +69,23 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     await app.register(outboxRelayPlugin, options.relay ?? {})
     await app.register(housekeepingPlugin)
     await app.register(retryAfterPlugin)
+    await app.register(backgroundPlugin)
+    await app.register(mailPlugin, { from: config.MAIL_FROM, toLog: config.MAIL_TO_LOG === 'true', ...(config.SMTP_URL !== undefined && { smtpUrl: config.SMTP_URL }) })
 
     const rateLimitPerMinute = config.AUTH_RATE_LIMIT_PER_MINUTE
     await app.register(usersRoutes, { rateLimitPerMinute })
-    await app.register(authRoutes, {
+    const sessions = {
       rateLimitPerMinute,
       refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       sessionMaxAgeSeconds: config.SESSION_MAX_AGE_SECONDS,
       graceSeconds: config.REFRESH_GRACE_SECONDS
-    })
+    }
+    await app.register(authRoutes, sessions)
     await app.register(keysRoutes)
+    await app.register(adminRoutes)
+    await app.register(recoveryRoutes, { rateLimitPerMinute, publicUrl: config.PUBLIC_URL })
+    await app.register(mfaRoutes, { rateLimitPerMinute })
+    await app.register(passkeysRoutes, { ...sessions, rp: relyingParty(config) })
     await app.register(wellKnownRoutes)
   })
 }

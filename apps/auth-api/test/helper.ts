@@ -13,6 +13,7 @@ import type {} from '../src/plugins/external/db.js'
 import type {} from '../src/plugins/app/tokens.js'
 import type {} from '../src/plugins/app/passwords.js'
 import type {} from '../src/plugins/app/outbox-relay.js'
+import type {} from '../src/plugins/app/background.js'
 
 export interface TestApp {
   app: FastifyInstance

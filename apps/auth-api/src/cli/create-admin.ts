@@ -9,6 +9,7 @@ import { RegisterRequest } from '@metadome/contracts'
 import { AUTH_SCHEMA, type AuthDatabase } from '../db/database.js'
 import { findUserByUsername, updateUser } from '../db/user.repository.js'
 import { appendEvent } from '../db/outbox.repository.js'
+import { insertAuditEntry } from '../db/audit.repository.js'
 import { createPasswords } from '../plugins/app/passwords.js'
 import { registerUser } from '../services/users.js'
 
@@ -67,6 +68,7 @@ async function main (): Promise<number> {
       await db.transaction().execute(async (trx) => {
         const row = await updateUser(trx, existing.id, { role: 'admin' })
         await appendEvent(trx, 'updated', row)
+        await insertAuditEntry(trx, { action: 'user.role_changed', actorId: null, userId: row.id, ip: null, details: { from: existing.role, to: 'admin', by: 'create-admin' } })
       })
       process.stdout.write(`${existing.username} (${existing.id}) is now an admin\n`)
       return 0

@@ -5,9 +5,9 @@ import type { RefreshTokenRow } from './refresh-token.table.js'
 
 type Db = Kysely<AuthDatabase> | Transaction<AuthDatabase>
 
-export async function createSession (trx: Transaction<AuthDatabase>, s: { userId: string, userAgent: string | null, expiresAt: Date, successorKey: Buffer }): Promise<SessionRow> {
+export async function createSession (trx: Transaction<AuthDatabase>, s: { userId: string, userAgent: string | null, ip: string | null, expiresAt: Date, successorKey: Buffer }): Promise<SessionRow> {
   return await trx.insertInto('sessions')
-    .values({ user_id: s.userId, user_agent: s.userAgent, expires_at: s.expiresAt, successor_key: s.successorKey })
+    .values({ user_id: s.userId, user_agent: s.userAgent, ip: s.ip, expires_at: s.expiresAt, successor_key: s.successorKey })
     .returningAll().executeTakeFirstOrThrow()
 }
 
@@ -32,8 +32,19 @@ export async function spendRefreshToken (trx: Transaction<AuthDatabase>, hash: B
   await trx.updateTable('refresh_tokens').set({ spent_at: at, successor_hash: successor }).where('token_hash', '=', hash).execute()
 }
 
-export async function touchSession (trx: Transaction<AuthDatabase>, id: string, expiresAt: Date): Promise<void> {
-  await trx.updateTable('sessions').set({ last_used_at: new Date(), expires_at: expiresAt }).where('id', '=', id).execute()
+export async function touchSession (trx: Transaction<AuthDatabase>, id: string, expiresAt: Date, ip: string | null): Promise<void> {
+  await trx.updateTable('sessions').set({ last_used_at: new Date(), expires_at: expiresAt, ...(ip !== null && { ip }) }).where('id', '=', id).execute()
+}
+
+/**
+ * Marks a session used by a signed-in request, at most once a minute: a
+ * cheap update that mostly matches nothing, so "last used" is true to the
+ * minute without a write per request.
+ */
+export async function markSessionUsed (db: Db, id: string): Promise<void> {
+  await db.updateTable('sessions').set({ last_used_at: new Date() })
+    .where('id', '=', id).where('last_used_at', '<', sql<Date>`now() - interval '1 minute'`)
+    .execute()
 }
 
 /** Ends one session; false when it was not an active session of that user. */

@@ -5,6 +5,7 @@ import {
   DeleteUserRequest, ListUsersQuery, RegisterRequest, UpdateUserRequest, UserIdParams, UserList, UserResponse
 } from '@metadome/contracts'
 import { findUserById, listUsers } from '../db/user.repository.js'
+import { countPasskeys } from '../db/passkey.repository.js'
 import { deleteUserAccount, registerUser, toUser, updateUserAccount } from '../services/users.js'
 import type { UsersContext } from '../services/context.js'
 import type { Caller } from '../plugins/app/tokens.js'
@@ -45,7 +46,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
       response: { 201: UserResponse, ...errors(400, 409, 413, 429) }
     }
   }, async (request, reply) => {
-    const row = await registerUser(ctx, request.body)
+    const row = await registerUser(ctx, request.body, 'user', request.ip)
     return await reply.code(201).send({ user: toUser(row, { userId: row.id, role: row.role }) })
   })
 
@@ -77,12 +78,13 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
 
   app.get('/v1/users/me', {
     ...signedIn,
-    schema: { ...signedIn.schema, tags: ['users'], summary: 'The signed-in user', response: { 200: UserResponse, ...errors(401, 404) } }
+    schema: { ...signedIn.schema, tags: ['users'], summary: 'The signed-in user, with the second factors and passkeys in use (mfa)', response: { 200: UserResponse, ...errors(401, 404) } }
   }, async (request) => {
     const caller = callerOf(request)
     const row = await findUserById(app.authDb, caller.userId)
     if (row === undefined) throw new NotFound('no such user')
-    return { user: toUser(row, caller) }
+    // Only here: what protects the account is the owner's business.
+    return { user: { ...toUser(row, caller), mfa: { totp: row.totp_secret !== null, passkeys: await countPasskeys(app.authDb, row.id) } } }
   })
 
   app.get('/v1/users/:id', {
@@ -100,7 +102,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<UsersRoutesOptions> = async 
       ...signedIn.schema,
       tags: ['users'],
       summary: 'Change a user (self or admin)',
-      description: 'A username or password change by the user themself needs currentPassword (403 wrong_current_password; wrong ones count with wrong sign-ins, 429 too_many_attempts with Retry-After).',
+      description: 'A username or password change by the user themself needs currentPassword (403 wrong_current_password; wrong ones count with wrong sign-ins, 429 too_many_attempts with Retry-After). `disabled` and `role` are for admins, on others than themself (403 forbidden otherwise): a disabled user cannot sign in, and every session of theirs ends (their sockets close).',
       params: UserIdParams,
       body: UpdateUserRequest,
       response: { 200: UserResponse, ...errors(400, 401, 403, 404, 409, 413, 429) }

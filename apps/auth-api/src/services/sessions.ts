@@ -1,12 +1,12 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { AuthDatabase } from '../db/database.js'
 import type { UserRow } from '../db/user.table.js'
-import { findUserById, findUserByUsername, lockUserById } from '../db/user.repository.js'
+import { findUserById, lockUserById } from '../db/user.repository.js'
 import { createSession, insertRefreshToken, lockRefreshToken, revokeSession, spendRefreshToken, touchSession } from '../db/session.repository.js'
-import { chargeAttempt, recordSuccess } from '../db/login-attempt.repository.js'
 import { appendSessionsRevoked } from '../db/outbox.repository.js'
-import { InvalidCredentials, InvalidRefreshToken, RefreshTokenReused, TooManyAttempts } from '../errors.js'
+import { insertAuditEntry } from '../db/audit.repository.js'
+import { InvalidRefreshToken, RefreshTokenReused } from '../errors.js'
 import type { Passwords } from '../plugins/app/passwords.js'
 import type { Tokens } from '../plugins/app/tokens.js'
 
@@ -27,9 +27,7 @@ export interface Issued {
   user: UserRow
 }
 
-export type LoginOutcome = 'success' | 'failure' | 'locked'
-
-const sha256 = (token: string): Buffer => createHash('sha256').update(token).digest()
+export const sha256 = (token: string): Buffer => createHash('sha256').update(token).digest()
 
 /**
  * A refresh token's successor: HMAC-SHA256 of the token under the session's
@@ -39,33 +37,29 @@ const sha256 = (token: string): Buffer => createHash('sha256').update(token).dig
  */
 const successorOf = (key: Buffer, token: string): string => createHmac('sha256', key).update(token).digest('base64url')
 
-/** A refused sign-in: the error to answer with, and the outcome to count. */
-export class LoginRefused extends Error {
-  constructor (readonly outcome: Exclude<LoginOutcome, 'success'>, readonly error: Error) {
-    super(error.message)
-  }
+/** How a session began, for the audit log. */
+export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'passkey'
+
+export interface SessionStart {
+  userAgent: string | null
+  ip: string | undefined
+  method: SignInMethod
 }
 
 /**
- * Unknown user and wrong password take the same path (a bcrypt compare, with
- * a dummy hash when there is no user) and give the same 401. Both are counted
- * for the account and `ip`, the client's address (db/login-attempt.repository.ts).
+ * A new session and its first refresh token, with its audit entry in the
+ * same transaction. Every way of signing in ends here, after its own checks.
  */
-export async function login (ctx: SessionsContext, username: string, password: string, userAgent: string | null, ip: string | undefined): Promise<Issued> {
-  const key = username.toLowerCase()
-  const charge = await chargeAttempt(ctx.db, key, ip)
-  if (!charge.allowed) throw new LoginRefused('locked', new TooManyAttempts(charge.retryAfterSeconds))
-  const user = await findUserByUsername(ctx.db, username)
-  const ok = await ctx.passwords.verify(password, user?.password_hash)
-  if (!ok || user === undefined) throw new LoginRefused('failure', new InvalidCredentials())
-  await recordSuccess(ctx.db, key, ip, charge)
-
+export async function startSession (ctx: SessionsContext, user: UserRow, start: SessionStart, inTrx?: (trx: Transaction<AuthDatabase>) => Promise<void>): Promise<Issued> {
   const refreshToken = randomBytes(32).toString('base64url')
   const now = new Date()
   const expiresAt = new Date(now.getTime() + Math.min(ctx.refreshTtlSeconds, ctx.sessionMaxAgeSeconds) * 1000)
+  const ip = start.ip ?? null
   const session = await ctx.db.transaction().execute(async (trx) => {
-    const session = await createSession(trx, { userId: user.id, userAgent, expiresAt, successorKey: randomBytes(32) })
+    await inTrx?.(trx)
+    const session = await createSession(trx, { userId: user.id, userAgent: start.userAgent, ip, expiresAt, successorKey: randomBytes(32) })
     await insertRefreshToken(trx, { hash: sha256(refreshToken), sessionId: session.id, expiresAt })
+    await insertAuditEntry(trx, { action: 'login.succeeded', actorId: user.id, userId: user.id, ip, details: { method: start.method, sessionId: session.id } })
     return session
   })
   return { accessToken: ctx.tokens.issue(user.id, session.id, now), refreshToken, user }
@@ -83,7 +77,7 @@ export async function login (ctx: SessionsContext, username: string, password: s
  * against created_at, not only expires_at, so sessions that began before the
  * limit was lowered (or existed) end on time too.
  */
-export async function refresh (ctx: SessionsContext, refreshToken: string): Promise<Issued> {
+export async function refresh (ctx: SessionsContext, refreshToken: string, ip: string | undefined): Promise<Issued> {
   const hash = sha256(refreshToken)
   const result = await ctx.db.transaction().execute(async (trx) => {
     const row = await lockRefreshToken(trx, hash)
@@ -98,7 +92,7 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
       const expiresAt = new Date(Math.min(now.getTime() + ctx.refreshTtlSeconds * 1000, sessionEnd.getTime()))
       await insertRefreshToken(trx, { hash: successorHash, sessionId: row.session_id, expiresAt })
       await spendRefreshToken(trx, hash, successorHash, now)
-      await touchSession(trx, row.session_id, expiresAt)
+      await touchSession(trx, row.session_id, expiresAt, ip ?? null)
       return { userId: row.user_id, sessionId: row.session_id, successor, issuedAt: now }
     }
     if (now.getTime() - row.spent_at.getTime() <= ctx.graceSeconds * 1000 && row.successor_hash?.equals(successorHash) === true) {
@@ -109,6 +103,7 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
     const user = await lockUserById(trx, row.user_id)
     // The copied token's session ends, not the user's others: the thief held this one only.
     if (user !== undefined) await appendSessionsRevoked(trx, user, [row.session_id])
+    await insertAuditEntry(trx, { action: 'session.refresh_reused', actorId: null, userId: row.user_id, ip: ip ?? null, details: { sessionId: row.session_id } })
     return 'reused' as const
   })
   if (result === 'reused') {
@@ -117,7 +112,8 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
   }
   if (result === undefined) throw new InvalidRefreshToken()
   const user = await findUserById(ctx.db, result.userId)
-  if (user === undefined) throw new InvalidRefreshToken()
+  // Disabling revokes every session; this covers a refresh racing it.
+  if (user === undefined || user.disabled) throw new InvalidRefreshToken()
   return { accessToken: ctx.tokens.issue(result.userId, result.sessionId, result.issuedAt), refreshToken: result.successor, user }
 }
 
@@ -126,7 +122,7 @@ export async function refresh (ctx: SessionsContext, refreshToken: string): Prom
  * already logged out. The chat side is told in the same transaction, so the
  * session's open sockets close too, and only when it was still active.
  */
-export async function logout (ctx: SessionsContext, refreshToken: string): Promise<void> {
+export async function logout (ctx: SessionsContext, refreshToken: string, ip: string | undefined): Promise<void> {
   const ended = await ctx.db.transaction().execute(async (trx) => {
     // The token first, then its session, the order refresh() locks them in:
     // a logout racing a refresh of the same token waits for it rather than
@@ -135,17 +131,19 @@ export async function logout (ctx: SessionsContext, refreshToken: string): Promi
     if (row === undefined || !await revokeSession(trx, row.session_id, row.user_id, 'logout')) return false
     const user = await findUserById(trx, row.user_id)
     if (user !== undefined) await appendSessionsRevoked(trx, user, [row.session_id])
+    await insertAuditEntry(trx, { action: 'session.logout', actorId: row.user_id, userId: row.user_id, ip: ip ?? null, details: { sessionId: row.session_id } })
     return true
   })
   if (ended) ctx.eventsWritten()
 }
 
 /** Ends one of the caller's sessions (signing a device out); the chat side closes that session's sockets. */
-export async function endSession (ctx: SessionsContext, userId: string, sessionId: string): Promise<boolean> {
+export async function endSession (ctx: SessionsContext, userId: string, sessionId: string, ip: string | undefined): Promise<boolean> {
   const ended = await ctx.db.transaction().execute(async (trx) => {
     const user = await lockUserById(trx, userId)
     if (user === undefined || !await revokeSession(trx, sessionId, userId, 'ended_by_user')) return false
     await appendSessionsRevoked(trx, user, [sessionId])
+    await insertAuditEntry(trx, { action: 'session.revoked', actorId: userId, userId, ip: ip ?? null, details: { sessionId } })
     return true
   })
   if (ended) ctx.eventsWritten()

@@ -36,6 +36,15 @@ t.test('guesses spread over many addresses only slow the account: the owner\'s o
   const botnet = statuses(await Promise.all(Array.from({ length: 20 * FREE_FAILURES }, async (_, i) =>
     await loginFrom(app, `198.51.100.${1 + (i % 20)}`, 'victim', `guess number ${i}`))))
   t.equal(count(botnet, 401), ACCOUNT_FREE_FAILURES, 'all the addresses together have the account\'s fifty tries')
+  // The account's first waits are short (a second or two), and the rest of
+  // the botnet's requests can take longer than that on a busy machine: one
+  // more wrong guess, from a fresh address once the wait is over, holds the
+  // account again just before the owner tries.
+  for (let extra = 0, i = 1; extra < 1; i++) {
+    const guess = await loginFrom(app, `203.0.113.${i}`, 'victim', `late guess ${i}`)
+    if (guess.statusCode === 401) extra++
+    else await sleep(200)
+  }
 
   const cafe = await loginFrom(app, CAFE, 'victim', PASSWORD)
   t.equal(cafe.statusCode, 429, 'a new address waits while the account is under attack')

@@ -1,12 +1,13 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { entryArgs } from '@metadome/testing'
 import { build, signUp, signIn, PASSWORD } from '../helper.js'
 
 const ENTRY = fileURLToPath(new URL('../../src/cli/create-admin.ts', import.meta.url))
 
 async function createAdmin (args: string[], env: Record<string, string>, stdin: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', ENTRY, ...args], {
+  const child = spawn(process.execPath, [...entryArgs(ENTRY), ...args], {
     env: { PATH: process.env.PATH ?? '', BCRYPT_COST: '4', ...env },
     stdio: ['pipe', 'pipe', 'pipe']
   })

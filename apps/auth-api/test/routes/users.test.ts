@@ -16,7 +16,7 @@ t.test('POST /v1/users', async (t) => {
     t.equal(res.statusCode, 201)
     const { user } = res.json()
     t.match(user, { username: 'Alice', displayName: 'Alice A.', email: 'alice@example.com', id: /^[0-9a-f-]{36}$/ })
-    t.same(Object.keys(user).sort(), ['createdAt', 'displayName', 'email', 'id', 'updatedAt', 'username'])
+    t.same(Object.keys(user).sort(), ['createdAt', 'disabled', 'displayName', 'email', 'emailVerified', 'id', 'role', 'updatedAt', 'username'])
     t.notMatch(res.body, /password|hash|\$2b\$/i)
     t.same(await outboxTypes(app), ['registered'], 'a registered event in the same transaction')
   })
@@ -199,18 +199,18 @@ t.test('PATCH /v1/users/:id', async (t) => {
   const patch = async (who: { auth: Record<string, string> }, id: string, payload: Record<string, unknown>) =>
     await app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: who.auth, payload })
 
-  t.test('a user changes their display name and email; an updated event is written', async (t) => {
+  t.test('a user changes their display name and email (with currentPassword); an updated event is written', async (t) => {
     const before = await outboxTypes(app)
-    const res = await patch(alice, alice.id, { displayName: 'Alice Liddell', email: 'alice@example.com' })
+    const res = await patch(alice, alice.id, { displayName: 'Alice Liddell', email: 'alice@example.com', currentPassword: PASSWORD })
     t.equal(res.statusCode, 200)
     t.match(res.json().user, { displayName: 'Alice Liddell', email: 'alice@example.com' })
     t.same((await outboxTypes(app)).slice(before.length), ['updated'])
-    const cleared = await patch(alice, alice.id, { email: null })
+    const cleared = await patch(alice, alice.id, { email: null, currentPassword: PASSWORD })
     t.equal(cleared.json().user.email, null)
   })
 
-  t.test('400 current_password_required to change one\'s own username or password without it', async (t) => {
-    for (const body of [{ username: 'alicia' }, { password: 'a new long passphrase' }]) {
+  t.test('400 current_password_required to change one\'s own username, email or password without it', async (t) => {
+    for (const body of [{ username: 'alicia' }, { password: 'a new long passphrase' }, { email: 'alice@elsewhere.example' }]) {
       const res = await patch(alice, alice.id, body)
       t.equal(res.statusCode, 400)
       t.equal(res.json().error.code, 'current_password_required')
@@ -248,8 +248,13 @@ t.test('PATCH /v1/users/:id', async (t) => {
   })
 
   t.test('400 for an unknown field', async (t) => {
-    const res = await patch(alice, alice.id, { role: 'admin' })
+    const res = await patch(alice, alice.id, { isAdmin: true })
     t.equal(res.statusCode, 400)
+  })
+
+  t.test('403 forbidden to give oneself a role', async (t) => {
+    const res = await patch(alice, alice.id, { role: 'admin' })
+    t.equal(res.statusCode, 403)
   })
 
   t.test('a password change ends every other session, keeps this one, and the new password works', async (t) => {

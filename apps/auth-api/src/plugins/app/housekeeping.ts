@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { pruneSessions } from '../../db/session.repository.js'
 import { pruneAttempts } from '../../db/login-attempt.repository.js'
+import { pruneAccountTokens } from '../../db/account-token.repository.js'
+import { pruneChallenges } from '../../db/passkey.repository.js'
 
 export interface HousekeepingOptions {
   everyMs?: number
@@ -9,8 +11,8 @@ export interface HousekeepingOptions {
 }
 
 /**
- * Deletes expired refresh tokens, long-ended sessions and stale login
- * counts, once at start and then every hour. Every replica may do it: the
+ * Deletes expired refresh tokens, long-ended sessions, stale login counts
+ * and expired one-time tokens and WebAuthn challenges, once at start and then every hour. Every replica may do it: the
  * deletes are idempotent and cheap.
  */
 export const housekeepingPlugin = fp(async function housekeepingPlugin (app: FastifyInstance, opts: HousekeepingOptions) {
@@ -18,6 +20,8 @@ export const housekeepingPlugin = fp(async function housekeepingPlugin (app: Fas
     try {
       await pruneSessions(app.authDb, opts.keepSessionsDays ?? 30)
       await pruneAttempts(app.authDb)
+      await pruneAccountTokens(app.authDb)
+      await pruneChallenges(app.authDb)
     } catch (err) {
       app.log.warn({ err }, 'housekeeping failed; will try again')
     }

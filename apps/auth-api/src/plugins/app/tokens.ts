@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AccessTokenClaims } from '@metadome/contracts'
 import { Unauthorized } from '@metadome/service'
 import { loadKeyRing, type KeyRing } from '../../lib/signing-keys.js'
+import { markSessionUsed } from '../../db/session.repository.js'
 
 export interface Caller {
   userId: string
@@ -110,6 +111,7 @@ export const tokensPlugin = fp(async function tokensPlugin (app: FastifyInstance
       .where('sessions.expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst()
     if (row === undefined) throw new Unauthorized('the session has ended or its user no longer exists')
+    await markSessionUsed(app.authDb, claims.sid)
     request.caller = { userId: row.id, sessionId: claims.sid, role: row.role }
   })
 }, { name: 'auth-tokens', dependencies: ['metadome-db'] })
