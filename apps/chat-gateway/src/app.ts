@@ -1,3 +1,4 @@
+import { env } from '@metadome/config'
 import type { FastifyInstance } from 'fastify'
 import { createLogger, type Logger } from '@metadome/logger'
 import { natsAuth } from '@metadome/nats'
@@ -9,8 +10,7 @@ import { websocketPlugin } from './plugins/external/websocket.js'
 import { chatPlugin } from './plugins/app/chat.js'
 import { authenticatePlugin } from './plugins/app/authenticate.js'
 import { wsRoutes } from './routes/ws.js'
-import { conversationRoutes } from './routes/conversations.js'
-import { blockRoutes } from './routes/blocks.js'
+import { restRoutes } from './routes/rest.js'
 
 export interface BuildOptions {
   /** Defaults to a logger built from LOG_LEVEL and LOG_FORMAT. */
@@ -25,6 +25,7 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
   checkAuthUrl(config)
   return await createService({
     name: 'chat-gateway',
+    http: env.httpTimeouts(config),
     logger: options.logger ?? createLogger({ name: 'chat-gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     // A 64 KiB body plus the envelope; beyond, 413 too_large.
     bodyLimit: 2 * MAX_BODY_BYTES,
@@ -42,7 +43,6 @@ export async function buildApp (config: GatewayConfig, options: BuildOptions = {
     await app.register(websocketPlugin, { maxPayload: config.WS_MAX_PAYLOAD_BYTES })
     await app.register(authenticatePlugin)
     await app.register(wsRoutes, { config })
-    await app.register(conversationRoutes, { rateLimitPerMinute: config.REST_RATE_LIMIT_PER_MINUTE })
-    await app.register(blockRoutes)
+    await app.register(restRoutes, { rateLimitPerMinute: config.REST_RATE_LIMIT_PER_MINUTE })
   })
 }

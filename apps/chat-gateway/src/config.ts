@@ -20,11 +20,13 @@ export const GatewayConfig = Type.Object({
   WS_RATE_PER_SECOND: positive(100, 'frames per second a socket may send, sustained (beyond: rate_limited, close 4029)'),
   WS_RATE_BURST: positive(200, 'frames a socket may send in a burst above the sustained rate'),
   WS_BYTES_PER_SECOND: positive(256 * 1024, 'bytes per second a socket may send, sustained; bursts up to two of its largest frames (beyond: close 4029)'),
+  WS_USER_BYTES_PER_SECOND: positive(1024 * 1024, 'bytes per second one user may send over all their sockets on one gateway, sustained; bursts as a socket\'s (beyond: the socket that goes over is closed with 4029)'),
   WS_READS_PER_SECOND: positive(10, 'sync, history and conversations requests per second a socket may make, twice that in a burst (beyond: rate_limited)'),
   WS_TYPING_INTERVAL_MS: positive(1_000, 'milliseconds between two typing frames of one conversation that are relayed (the rest are dropped)'),
   WS_MAX_SOCKETS_PER_USER: positive(20, 'sockets one user may have open on one gateway (beyond: close 4429)'),
   WS_MAX_BAD_FRAMES: positive(20, 'consecutive invalid frames after which a socket is closed (4029)'),
   REST_RATE_LIMIT_PER_MINUTE: positive(600, 'REST requests one user may make to one gateway in a minute (beyond: 429 rate_limited)'),
+  CATCH_UP_STREAM_MAX: positive(20_000, 'entries of CHAT that one connect or sync may read from the stream where the writer has not stored them (it is down or far behind); beyond, the socket is told to try again (1013, or unavailable to a sync) rather than the stream scanned'),
   WRITER_TIMEOUT_MS: positive(3_000, 'milliseconds to wait for message-writer to answer a request')
 })
 export type GatewayConfig = Static<typeof GatewayConfig>

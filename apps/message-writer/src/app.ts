@@ -27,6 +27,7 @@ export interface BuildOptions {
 export async function buildApp (config: WriterConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   return await createService({
     name: 'message-writer',
+    http: env.httpTimeouts(config),
     logger: options.logger ?? createLogger({ name: 'message-writer', level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
     bodyLimit: 1024,
     database: chatDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE),

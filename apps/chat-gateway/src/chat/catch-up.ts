@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { ChatRpcError, directMembers, SINCE_MAX_LIMIT, type ChatRpcClient, type chatSubjects, type Ref } from '@metadome/contracts'
 import type { CatchUpContext, Delivery } from '../ws/delivery.js'
 import { itemFromMessage, messageFrame, type LiveItem } from './live-item.js'
-import { readStream, type StreamEntry } from './stream-reader.js'
+import { checkReadable, readStream, type StreamEntry } from './stream-reader.js'
 
 export interface CatchUpDeps {
   js: JetStreamClient
@@ -15,6 +15,8 @@ export interface CatchUpDeps {
   subjects: ReturnType<typeof chatSubjects>
   /** The CHAT stream's last seq now. */
   lastSeq: () => Promise<number>
+  /** CATCH_UP_STREAM_MAX: the most entries a sync reads from the stream (see checkReadable). */
+  streamReadMax: number
 }
 
 /** What a catch-up reads of the user: their conversations now, and where their groups start for them. */
@@ -67,6 +69,7 @@ export async function syncSocket (deps: CatchUpDeps, conn: CatchUpTarget, user: 
     if (!(err instanceof ChatRpcError && err.code === 'unavailable')) throw err
     deps.log.warn({ err }, 'message-writer unavailable: catching up from the stream')
   }
+  checkReadable(progress.through + 1, last, deps.streamReadMax)
   const prefix = deps.subjects.message('')
   let n = 0
   for await (const e of readStream(deps.js, deps.jsm, deps.stream, { filter: deps.subjects.message('>'), from: progress.through + 1, to: last })) {

@@ -15,6 +15,7 @@ import { ConversationFeeds } from './conversation-feeds.js'
 import { JoinNotices } from './join-notices.js'
 import { loadMemberships } from './membership-loader.js'
 import { catchUpConversation, syncSocket, type CatchUpDeps } from './catch-up.js'
+import { coalesced } from './coalesced.js'
 
 export interface HubDeps {
   nc: NatsConnection
@@ -27,6 +28,8 @@ export interface HubDeps {
   stream: string
   /** WS_MAX_SOCKETS_PER_USER: sockets one user may have open on this gateway. */
   maxSocketsPerUser?: number
+  /** CATCH_UP_STREAM_MAX: entries one connect or sync may read from CHAT (see checkReadable). */
+  streamReadMax: number
 }
 
 /** The user has WS_MAX_SOCKETS_PER_USER sockets here already (close 4429). */
@@ -139,10 +142,14 @@ export class Hub {
     this.#deps.nc.publish(this.#subjects.signal(conversationId), JSON.stringify(frame))
   }
 
-  async lastSeq (): Promise<number> {
-    const info = await this.#deps.jsm.streams.info(this.#deps.stream)
-    return info.state.last_seq
-  }
+  /** The stream's last seq, read after the call (one request for everyone asking at once: see coalesced). */
+  readonly lastSeq = coalesced(async (): Promise<number> => (await this.#deps.jsm.streams.info(this.#deps.stream)).state.last_seq)
+
+  /** The writer's position, read after the call, shared likewise: a storm asked it once per socket. */
+  readonly #storedThrough = coalesced(async (): Promise<number> => (await this.#deps.writer.call('writer.position', {})).storedThrough)
+
+  /** A round trip to the NATS server after everything written so far (subscriptions), shared likewise. */
+  readonly #flushed = coalesced(async (): Promise<void> => { await this.#deps.nc.flush() })
 
   /**
    * Adds an authenticated socket: its user's conversations are subscribed
@@ -277,7 +284,7 @@ export class Hub {
     if (this.#users.get(userId) !== user || user.conversations.has(conversationId)) return Promise.resolve()
     user.conversations.add(conversationId)
     this.#feeds.add(conversationId, userId)
-    const subscribed = this.#deps.nc.flush()
+    const subscribed = this.#flushed()
     subscribed.catch(() => {})
     for (const conn of user.sockets) {
       void conn.delivery.catchUp(async (ctx) => {
@@ -290,13 +297,13 @@ export class Hub {
   }
 
   async #load (userId: string, user: LocalUser): Promise<void> {
-    const { conversations, floors } = await loadMemberships(this.#catchUpDeps, userId, async () => await this.lastSeq())
+    const { conversations, floors } = await loadMemberships({ ...this.#catchUpDeps, storedThrough: this.#storedThrough }, userId, async () => await this.lastSeq())
     for (const c of conversations) {
       user.conversations.add(c)
       this.#feeds.add(c, userId)
     }
     for (const [c, seq] of floors) user.floors.set(c, seq)
-    await this.#deps.nc.flush()
+    await this.#flushed()
   }
 
   #drop (userId: string, user: LocalUser): void {

@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile'
 import { ChatRpcError, ConversationEvent, directMembers, type ChatRpcClient, type chatSubjects } from '@metadome/contracts'
 
 const isDirect = (conversationId: string): boolean => directMembers(conversationId) !== undefined
-import { readStream } from './stream-reader.js'
+import { checkReadable, readStream } from './stream-reader.js'
 
 export interface MembershipDeps {
   js: JetStreamClient
@@ -14,6 +14,10 @@ export interface MembershipDeps {
   /** The CHAT stream's name. */
   stream: string
   subjects: ReturnType<typeof chatSubjects>
+  /** CATCH_UP_STREAM_MAX: the most entries a connect reads from the stream (see checkReadable). */
+  streamReadMax: number
+  /** The writer's storedThrough, read after the call (shared by everyone connecting at once: see coalesced). */
+  storedThrough: () => Promise<number>
 }
 
 /** A user's conversations now, and for groups the seq from which they see messages. */
@@ -35,14 +39,15 @@ export function joins (event: ConversationEvent, userId: string): boolean {
  * stored (through storedThrough, read first); above that, direct
  * conversations are found by scanning the stream's subjects, and group
  * changes the writer has not stored yet say who is a member now (each
- * carries the group after it). Without a writer, the whole stream.
+ * carries the group after it). Without a writer, the stream from its start,
+ * if it is short enough (checkReadable); otherwise the socket tries again.
  */
 export async function loadMemberships (deps: MembershipDeps, userId: string, lastSeq: () => Promise<number>): Promise<Memberships> {
   const conversations = new Set<string>()
   const floors = new Map<string, number>()
   let from = 1
   try {
-    const { storedThrough } = await deps.writer.call('writer.position', {})
+    const storedThrough = await deps.storedThrough()
     // Page by page, by id (a stable order): one reply stays small however
     // many conversations a user is in, and none is missed between pages.
     let afterId: string | undefined
@@ -61,6 +66,7 @@ export async function loadMemberships (deps: MembershipDeps, userId: string, las
     deps.log.warn({ err }, 'message-writer unavailable: finding conversations in the stream')
   }
   const to = await lastSeq()
+  checkReadable(from, to, deps.streamReadMax)
   const messagePrefix = deps.subjects.message('')
   for await (const e of readStream(deps.js, deps.jsm, deps.stream, { filter: deps.subjects.message('>'), from, to, headersOnly: true })) {
     const conversationId = e.subject.slice(messagePrefix.length)

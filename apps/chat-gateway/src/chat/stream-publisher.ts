@@ -57,16 +57,21 @@ export class StreamPublisher {
   readonly #timeoutMs: number
   readonly #attemptMs: number
   #closed = false
-  readonly #inbox = createInbox()
+  readonly #inbox: string
   readonly #pending = new Map<string, Pending>()
   readonly #replies: Subscription
   readonly #sweep: NodeJS.Timeout
   #next = 0
   #outgoing: Outgoing[] = []
 
-  /** `timeoutMs`: how long a publish is tried in all; `attemptMs`: how long one try waits for its answer. */
-  constructor (nc: NatsConnection, stream: string, timeoutMs = 10_000, attemptMs = 2_000) {
+  /**
+   * `timeoutMs`: how long a publish is tried in all; `attemptMs`: how long
+   * one try waits for its answer; `inbox`: the connection's inbox prefix
+   * (the app's NATS user may subscribe to its own replies only).
+   */
+  constructor (nc: NatsConnection, stream: string, { timeoutMs = 10_000, attemptMs = 2_000, inbox }: { timeoutMs?: number, attemptMs?: number, inbox?: string } = {}) {
     this.#nc = nc
+    this.#inbox = createInbox(inbox)
     this.#stream = stream
     this.#timeoutMs = timeoutMs
     this.#attemptMs = Math.min(attemptMs, timeoutMs)

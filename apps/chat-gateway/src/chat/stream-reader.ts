@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
+import { Unavailable } from '@metadome/service'
 
 export interface StreamEntry {
   seq: number
@@ -24,6 +25,17 @@ const NANOS_PER_MS = 1_000_000
 
 /** Times a read starts again from where it stopped when its consumer fails (a stream leader moving, a server lost). */
 const RESUMES = 5
+
+/**
+ * Refuses to read more than `max` entries (from..to): what the writer has
+ * not stored, a connect or a sync reads from the stream, and without a bound
+ * a writer outage, or a sync from 0, would make every socket cost the NATS
+ * servers a scan of the whole stream. The socket is told to try again.
+ */
+export function checkReadable (from: number, to: number, max: number): void {
+  const entries = to - from + 1
+  if (entries > max) throw new Unavailable(`${entries} messages are not stored yet, over the ${max} a catch-up reads from the stream: try again once message-writer has stored them`)
+}
 
 /**
  * Reads a range of a stream, in seq order, through a short-lived ephemeral

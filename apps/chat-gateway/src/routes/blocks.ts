@@ -1,19 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BlockParams, BlocksResponse, ErrorResponse } from '@metadome/contracts'
-import { bearerSecurity } from '@metadome/service'
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
 /**
  * REST contract — blocking (DESIGN.md "Limits against abuse"). A user the
  * caller blocked cannot send them a direct message or typing, nor add them
- * to a group (`forbidden`). Served by the gateways, which enforce it.
+ * to a group (`forbidden`). Served by the gateways, which enforce it;
+ * signed in and limited by restRoutes.
  */
 export async function blockRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('onRequest', app.authenticate)
-  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, security: bearerSecurity } })
 
   app.get('/v1/users/me/blocks', {
     schema: { summary: 'The users the caller blocked', response: { 200: BlocksResponse, ...errors } }

@@ -4,28 +4,12 @@ import {
   Ack, AddMemberBody, ConversationParams, ConversationsQuery, ConversationsResponse, CreateGroupBody, ErrorResponse, GroupChangeResponse, GroupParams,
   MemberParams, MemberRoleBody, MessagesQuery, MessagesResponse, RenameGroupBody, SendMessageBody
 } from '@metadome/contracts'
-import rateLimit from '@fastify/rate-limit'
-import { bearerSecurity, RateLimited } from '@metadome/service'
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse }
 
-/** REST contract — chat-gateway: the caller's conversations, groups, history and sending. */
-export async function conversationRoutes (fastify: FastifyInstance, opts: { rateLimitPerMinute: number }): Promise<void> {
+/** REST contract — chat-gateway: the caller's conversations, groups, history and sending (signed in and limited by restRoutes). */
+export async function conversationRoutes (fastify: FastifyInstance): Promise<void> {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
-  app.addHook('onRequest', app.authenticate)
-  // Per signed-in user (the authenticate hook above has run): one user
-  // cannot take a gateway's REST side for everyone. Counted per replica.
-  await app.register(rateLimit, {
-    max: opts.rateLimitPerMinute,
-    timeWindow: '1 minute',
-    hook: 'preHandler',
-    keyGenerator: (request) => request.userId === '' ? `ip:${request.ip}` : `user:${request.userId}`,
-    // Thrown, so it reaches the one error handler and has the contract's shape.
-    errorResponseBuilder: (_request, context) => new RateLimited(`too many requests: retry in ${context.after}`)
-  })
-  // Every route here is signed in, and the OpenAPI document says so.
-  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, security: bearerSecurity } })
-
   app.get('/v1/conversations', {
     schema: {
       summary: "The caller's conversations, newest activity first, a page at a time (nextCursor)",

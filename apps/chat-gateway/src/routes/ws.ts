@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { WebSocket } from 'ws'
 import { CloseCode } from '@metadome/contracts'
 import type { GatewayConfig } from '../config.js'
 import { runSession } from '../ws/session.js'
@@ -17,12 +18,29 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
     typingIntervalMs: config.WS_TYPING_INTERVAL_MS,
     maxPayloadBytes: config.WS_MAX_PAYLOAD_BYTES
   }
+  // ws closes with 1009 itself on an oversized frame and reports it here;
+  // one listener for every socket, holding nothing of any.
+  function onSocketError (this: WebSocket, err: Error): void {
+    app.log.debug({ err }, 'websocket error')
+    if (this.readyState === this.OPEN) this.close(CloseCode.tooLarge, 'frame too large')
+  }
   app.route({
     method: 'GET',
     url: '/v1/ws',
     // A plain GET (no upgrade): the contract's error, not an empty 404.
     handler: async (_request, reply) => await reply.code(426).header('upgrade', 'websocket').send({ error: { code: 'bad_request', message: 'this is the WebSocket endpoint: connect with an Upgrade: websocket request' } }),
+    // The upgrade's HTTP objects must not live as long as the socket (they
+    // were most of its memory): @fastify/websocket assigns the net socket a
+    // ServerResponse it never writes (ws answers the upgrade on the socket
+    // itself), so it is detached here, right before the handler upgrades.
+    preHandler: (request, reply, done) => {
+      if (request.ws) reply.raw.detachSocket(request.raw.socket)
+      done()
+    },
     wsHandler: (socket, request) => {
+    // ...and its error listener keeps the request and reply: ours keeps nothing.
+    for (const listener of socket.listeners('error')) socket.off('error', listener as (err: Error) => void)
+    socket.on('error', onSocketError)
     if (app.chat.closing) {
       socket.close(CloseCode.restarting, 'gateway restarting')
       return
@@ -36,6 +54,7 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
       // Not request.log: a child logger per socket costs memory for as long as the socket lives.
       log: app.log,
       registry: app.chat.registry,
+      userBytes: app.chat.userBytes,
       onClose: app.chat.countClose
     })
     }

@@ -7,7 +7,8 @@ import type { Revocations } from '../chat/user-events.js'
 import { TooManySockets, type Hub } from '../chat/hub.js'
 import type { ChatService } from '../chat/chat-service.js'
 import { Connection } from './connection.js'
-import { RateLimiter } from './rate-limiter.js'
+import { RateLimiter, byteBurst } from './rate-limiter.js'
+import type { UserBudgets } from './user-budgets.js'
 import { readFrame } from './frame-reader.js'
 
 export interface SessionLimits {
@@ -37,6 +38,8 @@ export interface SessionDeps {
   log: FastifyBaseLogger
   /** Every open socket, authenticated or not (pings, shutdown). */
   registry: Set<Connection>
+  /** Bytes per second of each user over all their sockets here. */
+  userBytes: UserBudgets
   onClose?: (code: number) => void
 }
 
@@ -61,7 +64,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   const { limits, hub, chat, log } = deps
   const conn = new Connection(socket, log, { maxBufferedBytes: limits.maxBufferedBytes, ...(deps.onClose === undefined ? {} : { onClose: deps.onClose }) })
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
-  const bytes = new RateLimiter(limits.bytesPerSecond, Math.max(limits.bytesPerSecond, 2 * limits.maxPayloadBytes))
+  const bytes = new RateLimiter(limits.bytesPerSecond, byteBurst(limits.bytesPerSecond, limits.maxPayloadBytes))
   // What makes the writer or the stream work: a socket cannot turn the
   // gateway's frame rate into that many database queries.
   const reads = new RateLimiter(limits.readsPerSecond, 2 * limits.readsPerSecond)
@@ -117,7 +120,8 @@ export function runSession (socket: WebSocket, authorization: string | undefined
 
   function onMessage (data: RawData, isBinary: boolean): void {
     if (conn.closed) return
-    if (!limiter.take() || !bytes.take(frameBytes(data))) {
+    const n = frameBytes(data)
+    if (!limiter.take() || !bytes.take(n) || (conn.isAuthenticated() && !deps.userBytes.of(conn.userId).take(n))) {
       conn.sendError('rate_limited', 'too many frames or bytes')
       conn.close(CloseCode.rateLimited, 'rate limited')
       return
@@ -188,7 +192,9 @@ export function runSession (socket: WebSocket, authorization: string | undefined
         conn.close(CloseCode.tooManySockets, 'too many sockets')
         return
       }
-      log.error({ err, connectionId: conn.id }, 'cannot set up a socket')
+      // Unavailable is expected (the writer down and too much to read from the stream instead).
+      if (err instanceof Unavailable) log.warn({ err, connectionId: conn.id }, 'cannot set up a socket now')
+      else log.error({ err, connectionId: conn.id }, 'cannot set up a socket')
       conn.sendError('unavailable', 'the gateway cannot serve this socket now, try again', ref)
       conn.close(CloseCode.tryAgainLater, 'try again later')
     }

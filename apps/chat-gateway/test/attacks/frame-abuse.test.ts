@@ -8,8 +8,11 @@ import { say } from '../helpers/rest.js'
 // requests that each cost the writer a query, typing frames that each fan
 // out to every member, and frames as large as allowed, back to back.
 
+// One stack for the limits that do not get in each other's way: reads
+// (small frames), typing, and bytes per user (a budget of 4000 at once).
+const s = await startStack(t, { gatewayEnv: { WS_READS_PER_SECOND: '2', WS_USER_BYTES_PER_SECOND: '1000', WS_MAX_PAYLOAD_BYTES: '2000' } })
+
 t.test('sync, history and conversations beyond WS_READS_PER_SECOND are rate_limited; the socket stays', async (t) => {
-  const s = await startStack(t, { gatewayEnv: { WS_READS_PER_SECOND: '2' } })
   const [alice, bob] = await Promise.all([s.user(), s.user()])
   const A = await TestSocket.ready(s.a.wsUrl, s.jwks.token(alice))
   t.teardown(() => { A.close() })
@@ -28,7 +31,6 @@ t.test('sync, history and conversations beyond WS_READS_PER_SECOND are rate_limi
 })
 
 t.test('typing frames beyond one a second per conversation are dropped, not fanned out', async (t) => {
-  const s = await startStack(t)
   const [alice, bob] = await Promise.all([s.user(), s.user()])
   const A = await TestSocket.ready(s.a.wsUrl, s.jwks.token(alice))
   const B = await TestSocket.ready(s.b.wsUrl, s.jwks.token(bob))
@@ -43,6 +45,32 @@ t.test('typing frames beyond one a second per conversation are dropped, not fann
   await new Promise((resolve) => setTimeout(resolve, 700))
   A.send({ type: 'typing', conversationId: dm })
   t.ok(await B.next('typing'), 'a second later, the next is relayed')
+})
+
+t.test('bytes beyond WS_USER_BYTES_PER_SECOND over all of a user\'s sockets close the one that goes over with 4029', async (t) => {
+  const [carol, bob] = await Promise.all([s.user(), s.user()])
+  const dm = directConversationId(carol, bob)
+  const sockets = await Promise.all([1, 2, 3].map(async () => await TestSocket.ready(s.a.wsUrl, s.jwks.token(carol))))
+  t.teardown(() => { for (const socket of sockets) socket.close() })
+  // 1,600 bytes a frame: each socket alone is far within its own budget (256 KiB/s).
+  const sendFrom = (socket: TestSocket, n: number): void => {
+    socket.send({ type: 'send', id: crypto.randomUUID(), conversationId: dm, body: { pad: 'x'.repeat(1_500) }, ref: `u${n}` })
+  }
+  sendFrom(sockets[0] as TestSocket, 0)
+  t.ok(await sockets[0]?.next('ack', (f) => f.ref === 'u0'), 'the first socket\'s frame is taken')
+  sendFrom(sockets[1] as TestSocket, 1)
+  t.ok(await sockets[1]?.next('ack', (f) => f.ref === 'u1'), 'and the second\'s')
+  sendFrom(sockets[2] as TestSocket, 2)
+  t.equal(await sockets[2]?.closed(), CloseCode.rateLimited, 'the third goes over the user\'s budget and is closed')
+  t.equal(sockets[0]?.closeCode, undefined, 'the first stays open')
+
+  const fresh = await TestSocket.ready(s.a.wsUrl, s.jwks.token(carol))
+  sendFrom(fresh, 3)
+  t.equal(await fresh.closed(), CloseCode.rateLimited, 'a new socket does not bring a fresh budget')
+  const B = await TestSocket.ready(s.a.wsUrl, s.jwks.token(bob))
+  t.teardown(() => { B.close() })
+  sendFrom(B, 4)
+  t.ok(await B.next('ack', (f) => f.ref === 'u4'), 'another user is unaffected')
 })
 
 t.test('bytes beyond WS_BYTES_PER_SECOND close the socket with 4029', async (t) => {

@@ -2,7 +2,8 @@ import t from 'tap'
 import { startStack } from '../helpers/stack.js'
 
 // The flood: one signed-in user hammering a gateway's REST routes (history,
-// the conversation list) as fast as it answers. Beyond
+// the conversation list, blocking: each block change costs a database write
+// and a notice to every gateway) as fast as it answers. Beyond
 // REST_RATE_LIMIT_PER_MINUTE per user and gateway: 429 rate_limited.
 
 const LIMIT = 5
@@ -22,4 +23,17 @@ t.test('REST requests beyond the per-user limit are 429 rate_limited with Retry-
   t.ok(Number(over.headers.get('retry-after')) > 0, 'with Retry-After')
   t.equal((await get(alice)).status, 200, 'another user still gets answers')
   t.equal((await fetch(s.a.url + '/v1/conversations')).status, 401, 'without a token: 401, before any counting')
+})
+
+t.test('block changes count against the same limit', async (t) => {
+  const s = await startStack(t, { gatewayEnv: { REST_RATE_LIMIT_PER_MINUTE: String(LIMIT) } })
+  const [mallory, alice] = await Promise.all([s.user(), s.user()])
+  const statuses: number[] = []
+  for (let i = 0; i <= LIMIT; i++) {
+    const res = await fetch(`${s.a.url}/v1/users/me/blocks/${alice}`, { method: i % 2 === 0 ? 'PUT' : 'DELETE', headers: { authorization: `Bearer ${s.jwks.token(mallory)}` } })
+    statuses.push(res.status)
+  }
+  t.same(statuses, [...Array<number>(LIMIT).fill(204), 429], `${LIMIT} block changes, then 429`)
+  const list = await fetch(`${s.a.url}/v1/users/me/blocks`, { headers: { authorization: `Bearer ${s.jwks.token(mallory)}` } })
+  t.equal(list.status, 429, 'and the block list is counted too')
 })

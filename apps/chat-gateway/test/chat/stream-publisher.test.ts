@@ -33,7 +33,7 @@ t.test('a publish resolves with the stored seq; the same id again gives the same
 
 t.test('without a stream on the subject, or with one that never answers, the publish fails', async (t) => {
   const { ns, nc } = await setUp(t, false)
-  const publisher = new StreamPublisher(nc, chatStream(ns).name, 200)
+  const publisher = new StreamPublisher(nc, chatStream(ns).name, { timeoutMs: 200 })
   t.teardown(() => { publisher.close() })
   await t.rejects(publisher.publish(chatSubjects(ns).message('dm_x'), '{}', randomUUID()), PublishError, 'no responders')
   const silent = nc.subscribe(`${ns.prefix}.silent`)
@@ -73,7 +73,7 @@ t.test('closing before the turn ends fails the publishes not yet handed to NATS,
 
 t.test('a publish that gets no answer is tried again with the same id until a stream stores it, once', async (t) => {
   const { ns, nc, jsm } = await setUp(t, false)
-  const publisher = new StreamPublisher(nc, chatStream(ns).name, 5_000, 200)
+  const publisher = new StreamPublisher(nc, chatStream(ns).name, { timeoutMs: 5_000, attemptMs: 200 })
   t.teardown(() => { publisher.close() })
   const subject = chatSubjects(ns).message('dm_x')
   const id = randomUUID()

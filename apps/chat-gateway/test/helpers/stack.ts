@@ -20,8 +20,8 @@ export async function startStack (t: Teardown, options: Pick<StackOptions, 'writ
 }
 
 /** The same with the real auth-api: its tokens, sessions and user events. */
-export async function startStackWithAuthApi (t: Teardown): Promise<AuthStack & TwoGateways> {
-  const s = await startFullStack(t)
+export async function startStackWithAuthApi (t: Teardown, options: Pick<StackOptions, 'authEnv' | 'gatewayEnv'> = {}): Promise<AuthStack & TwoGateways> {
+  const s = await startFullStack(t, options)
   return { ...s, ...twoOf(s) }
 }
 

@@ -13,6 +13,8 @@ import { BlockList } from '../../chat/block-list.js'
 import { StreamPublisher } from '../../chat/stream-publisher.js'
 import { Revocations, followUserEvents } from '../../chat/user-events.js'
 import type { Connection } from '../../ws/connection.js'
+import { UserBudgets } from '../../ws/user-budgets.js'
+import { byteBurst } from '../../ws/rate-limiter.js'
 
 export interface Chat {
   verifier: TokenVerifier
@@ -21,6 +23,8 @@ export interface Chat {
   service: ChatService
   /** Every open socket, authenticated or not. */
   registry: Set<Connection>
+  /** WS_USER_BYTES_PER_SECOND: each user's bytes over all their sockets here. */
+  userBytes: UserBudgets
   /** True once the gateway is shutting down: new sockets are closed with 1012. */
   closing: boolean
   /** Counts a close the gateway initiated. */
@@ -48,14 +52,16 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   const js = jetstream(nc)
   const chatConfig = chatStream(ns, env.chatStreamLimits(config))
   const stream = chatConfig.name
-  await ensureStream(jsm, chatConfig, app.nats.replicas)
-  await ensureStream(jsm, usersStream(ns), app.nats.replicas)
+  // message-writer owns CHAT and auth-api owns USERS: a gateway creates
+  // them when missing and never changes them.
+  await ensureStream(jsm, chatConfig, app.nats.replicas, { owner: false })
+  await ensureStream(jsm, usersStream(ns), app.nats.replicas, { owner: false })
 
   const log = app.log.child({ component: 'chat' })
   const writer = chatRpc(nc, ns, { timeoutMs: config.WRITER_TIMEOUT_MS })
-  const hub = new Hub({ nc, js, jsm, ns, writer, log, stream, maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER })
+  const hub = new Hub({ nc, js, jsm, ns, writer, log, stream, maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER, streamReadMax: config.CATCH_UP_STREAM_MAX })
   await nc.flush()
-  const publisher = new StreamPublisher(nc, stream)
+  const publisher = new StreamPublisher(nc, stream, { inbox: app.nats.inbox })
   const blocks = new BlockList({ nc, ns, writer, log })
   blocks.start()
   const service = new ChatService({ publisher, js, jsm, ns, writer, hub, log, stream, blocks })
@@ -73,6 +79,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
     hub,
     service,
     registry: new Set(),
+    userBytes: new UserBudgets(config.WS_USER_BYTES_PER_SECOND, byteBurst(config.WS_USER_BYTES_PER_SECOND, config.WS_MAX_PAYLOAD_BYTES)),
     closing: false,
     countClose: (code) => { closes.inc({ code: String(code) }) }
   }
@@ -139,6 +146,7 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   app.addHook('onClose', async () => {
     clearInterval(pings)
     clearInterval(expiries)
+    chat.userBytes.close()
     hub.close()
     blocks.stop()
     publisher.close()

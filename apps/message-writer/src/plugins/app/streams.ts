@@ -50,7 +50,8 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
   const users = usersStream(ns)
   const { replicas } = app.nats
   await ensureStream(jsm, chat, replicas)
-  await ensureStream(jsm, users, replicas)
+  // auth-api owns USERS: the writer creates it when missing, never changes it.
+  await ensureStream(jsm, users, replicas, { owner: false })
   await ensureStream(jsm, deadLetterStream(ns), replicas)
 
   const common = {

@@ -1,0 +1,57 @@
+import t from 'tap'
+import { coalesced } from '../../src/chat/coalesced.js'
+
+// Each caller's answer comes from a call that started after it asked.
+
+function counter (): { fn: () => Promise<number>, calls: () => number, finish: () => void } {
+  let calls = 0
+  const pending: Array<() => void> = []
+  return {
+    fn: async () => {
+      const n = ++calls
+      await new Promise<void>((resolve) => pending.push(resolve))
+      return n
+    },
+    calls: () => calls,
+    finish: () => { for (const resolve of pending.splice(0)) resolve() }
+  }
+}
+
+const turn = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+
+t.test('callers during a call share the next one; at most one runs at a time', async (t) => {
+  const c = counter()
+  const get = coalesced(c.fn)
+  const first = get()
+  await turn()
+  const during = [get(), get(), get()]
+  await turn()
+  t.equal(c.calls(), 1, 'the next call waits for the running one')
+  c.finish()
+  t.equal(await first, 1)
+  await turn()
+  t.equal(c.calls(), 2, 'one call for the three who asked meanwhile')
+  const later = get()
+  await turn()
+  c.finish()
+  t.same(await Promise.all(during), [2, 2, 2], 'answered by a call started after they asked')
+  await turn()
+  c.finish()
+  t.equal(await later, 3, 'who asked during the second call gets a third')
+  t.equal(c.calls(), 3)
+})
+
+t.test('a failed call fails its callers only; the next caller starts afresh', async (t) => {
+  let n = 0
+  const get = coalesced(async () => {
+    n++
+    await new Promise((resolve) => setImmediate(resolve))
+    if (n === 1) throw new Error('first fails')
+    return n
+  })
+  const first = get()
+  const second = get()
+  await t.rejects(first, /first fails/)
+  t.equal(await second, 2, 'the queued call runs after a failure')
+  t.equal(await get(), 3, 'an idle helper calls at once')
+})
