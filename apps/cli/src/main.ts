@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { ChatClient, isChatClientError } from '@metadome/client'
+import { Accounts, ChatClient, isChatClientError } from '@metadome/client'
 import type { User } from '@metadome/contracts'
 import { Home, homeDir, type CliConfig } from './home.js'
 import { describe, UsageError } from './errors.js'
@@ -7,6 +7,7 @@ import { readPassword } from './password.js'
 import { runChat } from './chat.js'
 import { chatTarget } from './chat-target.js'
 import { inbox } from './inbox.js'
+import { mfa as mfaCommand, password as passwordCommand, sessions as sessionsCommand, signInTokens, type AccountsCommandContext } from './accounts.js'
 
 // `metadome`: the terminal client, on the SDK. Each command is one function;
 // failures print one line on stderr and exit 1 (2 for a usage mistake).
@@ -30,12 +31,16 @@ const USAGE = `usage: metadome <command> [options]
   group create <title> <user...> | add <group> <user> | remove <group> <user> | leave <group>
   block <user> | unblock <user>                  stop (or let again) <user> messaging you or adding you to groups
   blocks                                         the users you blocked
+  mfa enable | disable                           two-factor sign-in with an authenticator app (TOTP)
+  password forgot <username|email>               mail a reset link; password reset <token|link> sets a new one
+  sessions [revoke <session-id>]                 where you are signed in; end one of them
 
 options:
   --server <url>      auth-api (default http://127.0.0.1:3000; or METADOME_AUTH_URL)
   --gateway <url>     chat-gateway, ws(s)://host/v1/ws or http(s)://host, repeatable
                       (default ws://127.0.0.1:3001/v1/ws; or METADOME_GATEWAY_URL, comma-separated)
   --password <pw>     else METADOME_PASSWORD, else asked (or read from stdin)
+  --code <code>       a TOTP or recovery code, for login and mfa; else asked (or read from stdin)
 
 config and keys: $METADOME_HOME, else $XDG_CONFIG_HOME/metadome, else ~/.config/metadome`
 
@@ -45,7 +50,7 @@ interface Context {
   home: Home
   config: CliConfig
   positionals: string[]
-  values: { 'display-name'?: string, 'new-keys'?: boolean, password?: string }
+  values: { 'display-name'?: string, 'new-keys'?: boolean, password?: string, code?: string }
   /** The contact the command is about, for error messages. */
   who?: string
 }
@@ -58,6 +63,7 @@ async function main (argv: string[]): Promise<number> {
       server: { type: 'string' },
       gateway: { type: 'string', multiple: true },
       password: { type: 'string' },
+      code: { type: 'string' },
       'display-name': { type: 'string' },
       'new-keys': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
@@ -103,6 +109,9 @@ async function run (command: string, ctx: Context): Promise<void> {
     case 'block': return await block(ctx, true)
     case 'unblock': return await block(ctx, false)
     case 'blocks': return await blocks(ctx)
+    case 'mfa': return await mfaCommand(accountsContext(ctx))
+    case 'password': return await passwordCommand(accountsContext(ctx))
+    case 'sessions': return await sessionsCommand(accountsContext(ctx), connectOptions(ctx))
     default: throw new UsageError(`unknown command ${JSON.stringify(command)}`)
   }
 }
@@ -115,8 +124,19 @@ function arg (ctx: Context, index: number, name: string): string {
 
 const connectOptions = (ctx: Context) => ({ authUrl: ctx.config.authUrl, gatewayUrl: ctx.config.gatewayUrls, keyStore: ctx.home.store })
 
+const accountsContext = (ctx: Context): AccountsCommandContext =>
+  ({ authUrl: ctx.config.authUrl, store: ctx.home.store, userId: ctx.config.userId, positionals: ctx.positionals, values: ctx.values })
+
+/**
+ * Signs in on this device: the password, and a code if the account asks for
+ * one, give tokens that the client then resumes. With --new-keys the client
+ * gets the password too, since replacing the account key needs it.
+ */
 async function signIn (ctx: Context, username: string, password: string): Promise<void> {
-  const client = await ChatClient.login({ ...connectOptions(ctx), username, password, connect: false, newKeys: ctx.values['new-keys'] === true })
+  const tokens = await signInTokens(ctx.config.authUrl, username, password, ctx.values.code)
+  await Accounts.keep(ctx.home.store, tokens)
+  const newKeys = ctx.values['new-keys'] === true
+  const client = await ChatClient.resume({ ...connectOptions(ctx), userId: tokens.user.id, connect: false, ...(newKeys && { newKeys, password }) })
   try {
     await ctx.home.save({ authUrl: ctx.config.authUrl, gatewayUrls: ctx.config.gatewayUrls, userId: client.userId, username: client.user.username })
     console.log(`signed in as ${client.user.username} (device ${client.deviceId})`)

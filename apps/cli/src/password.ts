@@ -43,3 +43,24 @@ async function ask (prompt: string): Promise<string> {
     })
   })
 }
+
+/**
+ * A one-time code or a token: from the flag, else asked on the terminal
+ * (shown as typed: it is useless once used), else the next line of stdin.
+ */
+export async function readCode (flag: string | undefined, prompt: string): Promise<string> {
+  if (flag !== undefined && flag !== '') return flag.trim()
+  if (process.stdin.isTTY !== true) {
+    const first = await firstLine()
+    if (first === undefined || first.trim() === '') throw new UsageError('no code: give --code, or a line on stdin')
+    return first.trim()
+  }
+  process.stdout.write(prompt)
+  const rl = createInterface({ input: process.stdin, output: process.stdout })
+  return await new Promise<string>((resolve) => {
+    rl.question('', (answer) => {
+      rl.close()
+      resolve(answer.trim())
+    })
+  })
+}

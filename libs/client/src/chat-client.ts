@@ -1,6 +1,6 @@
 import {
   CONVERSATIONS_MAX_LIMIT, directConversationId, directMembers,
-  type Ack, type Conversation, type ReceiptKind, type SendFrame, type ServerFrame,
+  type Ack, type Conversation, type ReceiptKind, type SendFrame, type ServerFrame, type Session,
   type SignedDeviceList, type TokenResponse, type User, type UserList
 } from '@metadome/contracts'
 import { formatSafetyNumber, isE2eeError, safetyNumber, type Envelope } from '@metadome/e2ee'
@@ -14,6 +14,7 @@ import { GatewayLink } from './gateway-link.js'
 import { gatewaySocketUrls } from './gateway-url.js'
 import { Groups } from './groups.js'
 import { Blocks } from './blocks.js'
+import { Sessions } from './sessions.js'
 import { Inbox } from './inbox.js'
 import { MemoryKeyStore, storeNames, type KeyStore } from './key-store.js'
 import { TextSealer } from './text-sealer.js'
@@ -77,6 +78,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   readonly #sealer: TextSealer
   readonly #groups: Groups
   readonly #blocks: Blocks
+  readonly #sessions: Sessions
   #nextRef = 0
   #closed = false
 
@@ -147,6 +149,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     })
     this.#groups = new Groups({ userId: user.id, tokens, conversations: this.#conversations, gatewayUrl: () => this.#link.url })
     this.#blocks = new Blocks({ tokens, gatewayUrl: () => this.#link.url })
+    this.#sessions = new Sessions(api.url, tokens)
   }
 
   /** Creates an account (POST /v1/users). Sign in with login() afterwards. */
@@ -170,12 +173,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     return await ChatClient.#start(api, store, tokens.user, session, options, options.password)
   }
 
-  /** Resumes the session kept in `keyStore` for `userId` (refreshing its tokens as needed). */
-  static async resume (options: ConnectOptions & { userId: string, keyStore: KeyStore }): Promise<ChatClient> {
+  /**
+   * Resumes the session kept in `keyStore` for `userId` (refreshing its
+   * tokens as needed). With newKeys, `password` is the account's: tokens got
+   * with a second factor or a passkey (Accounts) can then start over too.
+   */
+  static async resume (options: ConnectOptions & { userId: string, keyStore: KeyStore, password?: string }): Promise<ChatClient> {
     const api = new AuthApi(options.authUrl)
     const session = await resumeSession(api, options.keyStore, storeNames(options.userId).session)
     const user = await api.me(session.accessToken)
-    return await ChatClient.#start(api, options.keyStore, user, session, options, undefined)
+    return await ChatClient.#start(api, options.keyStore, user, session, options, options.password)
   }
 
   /** `password` is login()'s: replacing the published account key needs it. */
@@ -445,6 +452,18 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** The users this user blocked, oldest first. */
   async blocks (): Promise<Array<{ userId: string, since: string }>> {
     return await this.#blocks.list()
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /** This user's active sessions (one per signed-in device), newest first; `current` is this one. */
+  async sessions (): Promise<Session[]> {
+    return await this.#sessions.list()
+  }
+
+  /** Ends another of this user's sessions; for this device's own, use logout(). */
+  async endSession (sessionId: string): Promise<void> {
+    await this.#sessions.end(sessionId)
   }
 
   // ------------------------------------------------------------------ end

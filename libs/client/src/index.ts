@@ -9,3 +9,4 @@ export { ChatClientError, isChatClientError, type ChatClientErrorCode } from './
 export { MemoryKeyStore, storeNames, type KeyStore } from './key-store.js'
 export type { KeyChange } from './directory.js'
 export type { SocketLike, WebSocketConstructor } from './websocket.js'
+export { Accounts, type SignInStep } from './accounts.js'

@@ -324,6 +324,16 @@ t.test('a message injected into a group behind the gateway\'s back by a removed 
   // Each seals a valid envelope for the group's members and publishes it to
   // CHAT directly, as a compromised server component would.
   const js = jetstream(stack.nats.nc)
+  // The writer refuses a forged message by dead-lettering it; the history
+  // is read only once both are refused and the genuine one is stored (the
+  // writer commits a batch's membership events before its messages, so the
+  // removal can be visible before the message before it is).
+  const deadLettered = new Set<string>()
+  const deadLetters = stack.nats.nc.subscribe(namespace(stack.ns).subject('deadletter', '>'))
+  void (async () => {
+    for await (const m of deadLetters) deadLettered.add((m.json<{ id: string }>()).id)
+  })()
+  t.teardown(() => { deadLetters.unsubscribe() })
   const inject = async (sender: typeof mallory, text: string): Promise<string> => {
     const device = await importDeviceKeys(await sender.store.get(storeNames(sender.id).device))
     const id = randomUUID()
@@ -343,6 +353,8 @@ t.test('a message injected into a group behind the gateway\'s back by a removed 
   t.same(rejected.map((r) => r.message.id).sort(), [...forged].sort())
   t.same(rejected.map((r) => r.code), ['wrong_conversation', 'wrong_conversation'])
   t.same(bob.inbox.texts.map((e) => e.text), ['hello from a member'], 'only the genuine message is shown')
+  await until(() => forged.every((id) => deadLettered.has(id)), 10_000, 'the writer to refuse both')
+  await until(async () => (await bob.client.history(group.id)).items.length > 0, 10_000, 'the genuine message to be stored')
   const history = await bob.client.history(group.id)
   t.same(history.items.map((m) => m.text), ['hello from a member'], 'the writer stored none of them')
 })

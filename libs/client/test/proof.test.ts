@@ -35,8 +35,9 @@ const recorder = stack.nats.nc.subscribe(`${stack.ns}.>`, {
     nats.push({ source: `nats ${msg.subject}`, text: `${headerText(msg.headers)}\n${Buffer.from(msg.data).toString('utf8')}` })
   }
 })
-// Request/reply answers (history from message-writer) travel on _INBOX, outside the namespace.
-const replies = stack.nats.nc.subscribe('_INBOX.>', {
+// Request/reply answers (history from message-writer) travel outside the
+// namespace, on each app's own inbox prefix (_INBOX_chat-gateway.…).
+const replies = stack.nats.nc.subscribe(`_INBOX_chat-gateway.>`, {
   callback: (_err, msg) => {
     nats.push({ source: `nats ${msg.subject}`, text: `${headerText(msg.headers)}\n${Buffer.from(msg.data).toString('utf8')}` })
   }
@@ -167,7 +168,7 @@ t.test('the canary is nowhere on the server side, and planted ones are found', a
     t.ok(corpus.some((r) => r.source.startsWith(`stream ${stack.ns}_CHAT`) && r.text.includes(ack.id)), `the CHAT stream holds message ${ack.id}`)
   }
   t.ok(corpus.some((r) => r.source.startsWith('table chat.') && r.text.includes('ciphertext')), 'stored bodies are envelopes')
-  t.ok(nats.some((r) => r.source.startsWith('nats _INBOX.') && acks.some((a) => r.text.includes(a.id))), 'a history reply was recorded')
+  t.ok(nats.some((r) => r.source.startsWith(`nats _INBOX_chat-gateway.`) && acks.some((a) => r.text.includes(a.id))), 'a history reply was recorded')
   // message-writer logs little below warn when all goes well; the others log every request.
   for (const app of stack.apps.filter((a) => a.name !== 'message-writer')) t.ok(app.logs.lines.length > 0, `${app.name} logged`)
 
