@@ -1,4 +1,5 @@
 import { generateKeyPairSync, sign, randomUUID, type KeyObject } from 'node:crypto'
+import { createServer as createHttpsServer } from 'node:https'
 import Fastify from 'fastify'
 import type { Teardown } from '@metadome/testing'
 
@@ -30,10 +31,10 @@ export interface JwksServer {
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 /**
- * A real HTTP server serving an Ed25519 JWKS, standing in for auth-api where
+ * A real HTTP(S) server serving an Ed25519 JWKS, standing in for auth-api where
  * a test is about the gateway's own token handling.
  */
-export async function startJwksServer (t: Teardown): Promise<JwksServer> {
+export async function startJwksServer (t: Teardown, options: { https?: { key: Buffer, cert: Buffer } } = {}): Promise<JwksServer> {
   const keys = new Map<string, { privateKey: KeyObject, publicKey: KeyObject }>()
   const add = (): string => {
     const kid = randomUUID()
@@ -42,7 +43,9 @@ export async function startJwksServer (t: Teardown): Promise<JwksServer> {
   }
   let kid = add()
   let fetches = 0
-  const server = Fastify()
+  // Over https with a certificate the caller gives (the gateway's AUTH_URL check and fetch over TLS).
+  const tls = options.https
+  const server = Fastify(tls === undefined ? {} : { serverFactory: (handler) => createHttpsServer(tls, handler) })
   server.get('/.well-known/jwks.json', async () => {
     fetches++
     return { keys: [...keys].map(([k, pair]) => ({ ...pair.publicKey.export({ format: 'jwk' }), kid: k, alg: 'EdDSA', use: 'sig' })) }
@@ -52,7 +55,7 @@ export async function startJwksServer (t: Teardown): Promise<JwksServer> {
   const address = server.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.https === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     get kid () { return kid },
     token (userId, options = {}) {
       const now = Math.floor(Date.now() / 1000)

@@ -66,6 +66,8 @@ export interface StackOptions {
   gateways?: number
   /** auth-api ACCESS_TOKEN_TTL_SECONDS (at least 10). */
   accessTokenTtlSeconds?: number
+  /** Variables for auth-api, as strings. */
+  authEnv?: Env
   /** Variables for every gateway, as strings. */
   gatewayEnv?: Env
   /** Variables for message-writer, as strings. */
@@ -102,7 +104,8 @@ export async function startStack (t: Teardown, options: StackOptions = {}): Prom
   } else {
     const built = await buildAuthApi(t, {
       ...shared,
-      ...(options.accessTokenTtlSeconds !== undefined && { ACCESS_TOKEN_TTL_SECONDS: String(options.accessTokenTtlSeconds) })
+      ...(options.accessTokenTtlSeconds !== undefined && { ACCESS_TOKEN_TTL_SECONDS: String(options.accessTokenTtlSeconds) }),
+      ...options.authEnv
     })
     apps.push({ name: 'auth-api', logs: built.logs })
     auth = { app: built.app }

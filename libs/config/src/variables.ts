@@ -64,8 +64,9 @@ export const NatsStreamReplicas = Type.Integer({
 const optionalText = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
 /**
- * The CHAT stream's limits, read by both apps that create it (the gateways
- * and the writer): give them the same values, or each start moves it back.
+ * The CHAT stream's limits. message-writer owns CHAT and moves it to these
+ * at every start; a gateway uses them only when it creates CHAT itself (it
+ * started first). Give both the same values.
  */
 export const chatStream = {
   CHAT_STREAM_MAX_AGE_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'days CHAT keeps a message, 0 for ever (PostgreSQL keeps the history; more than the longest writer outage)' }),
@@ -76,9 +77,23 @@ export const chatStream = {
 export const chatStreamLimits = (config: { CHAT_STREAM_MAX_AGE_DAYS: number, CHAT_STREAM_MAX_BYTES: number }): { maxAgeMs: number, maxBytes: number } =>
   ({ maxAgeMs: config.CHAT_STREAM_MAX_AGE_DAYS * 24 * 60 * 60 * 1000, maxBytes: config.CHAT_STREAM_MAX_BYTES })
 
+/**
+ * Slow clients (slowloris): a connection that has not sent its whole
+ * request in time is answered 408 and closed, so trickled headers cannot
+ * hold the server's sockets. Fastify sets no request timeout of its own.
+ */
+const HttpHeadersTimeoutMs = Type.Integer({ minimum: 100, default: 10_000, description: 'milliseconds a client has to send a request\'s headers (beyond: 408, closed)' })
+const HttpRequestTimeoutMs = Type.Integer({ minimum: 100, default: 30_000, description: 'milliseconds a client has to send a whole request, body included (beyond: 408, closed)' })
+
+/** HTTP_*_TIMEOUT_MS as createService's `http` option. */
+export const httpTimeouts = (config: { HTTP_HEADERS_TIMEOUT_MS: number, HTTP_REQUEST_TIMEOUT_MS: number }): { headersTimeoutMs: number, requestTimeoutMs: number } =>
+  ({ headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: Math.max(config.HTTP_REQUEST_TIMEOUT_MS, config.HTTP_HEADERS_TIMEOUT_MS) })
+
 /** The variables every app reads. */
 export const common = {
   HOST: Host,
+  HTTP_HEADERS_TIMEOUT_MS: HttpHeadersTimeoutMs,
+  HTTP_REQUEST_TIMEOUT_MS: HttpRequestTimeoutMs,
   NATS_URL: NatsUrl,
   // deploy/nats/permissions.conf gives each app its own user and subjects.
   NATS_USER: optionalText('the NATS user this app connects as (with NATS_PASSWORD)'),

@@ -49,7 +49,12 @@ export const User = Strict({
   displayName: DisplayName,
   email: Type.Optional(Type.Union([Email, Type.Null()])),
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Timestamp,
+  // The account's standing: for the user themself and admins only, like email.
+  emailVerified: Type.Optional(Type.Boolean({ description: 'the email address was proven by a mailed link' })),
+  role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('admin')])),
+  disabled: Type.Optional(Type.Boolean({ description: 'an admin disabled the account: it cannot sign in' })),
+  mfa: Type.Optional(Strict({ totp: Type.Boolean(), passkeys: Type.Integer({ minimum: 0 }) }, { description: 'second factors and passkeys in use' }))
 }, { description: 'a user' })
 export type User = Static<typeof User>
 
@@ -88,7 +93,9 @@ export const UpdateUserRequest = Strict({
   email: Type.Optional(Type.Union([Email, Type.Null()], { description: 'null removes it' })),
   username: Type.Optional(Username),
   password: Type.Optional(NewPassword),
-  currentPassword: Type.Optional(Password)
+  currentPassword: Type.Optional(Password),
+  disabled: Type.Optional(Type.Boolean({ description: 'admins only: a disabled user cannot sign in, and their sessions end' })),
+  role: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('admin')], { description: 'admins only' }))
 }, { description: 'a username or password change of one\'s own account needs currentPassword; a password change ends every other session' })
 export type UpdateUserRequest = Static<typeof UpdateUserRequest>
 
@@ -126,6 +133,7 @@ export const Session = Strict({
   lastUsedAt: Timestamp,
   expiresAt: Timestamp,
   userAgent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'the client address it last signed in or refreshed from' })),
   current: Type.Boolean({ description: 'the session of the token that asked' })
 })
 export type Session = Static<typeof Session>

@@ -49,6 +49,16 @@ function authOptions (auth: NatsAuth | undefined): Record<string, unknown> {
   }
 }
 
+/**
+ * Where replies to this app's requests arrive: its own prefix, not the
+ * shared _INBOX, so that deploy/nats/permissions.conf lets each app's user
+ * subscribe to its own replies only (another app's credentials cannot read
+ * what the writer answers a gateway).
+ */
+export function inboxPrefix (name: string): string {
+  return `_INBOX_${name.replace(/[^\w-]/g, '_')}`
+}
+
 export function natsServers (url: string): string[] {
   return url.split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
@@ -70,6 +80,7 @@ export async function connectNats (config: NatsConfig): Promise<NatsConnection> 
     maxPingOut: 2,
     timeout: config.connectTimeoutMs ?? 5_000,
     noAsyncTraces: config.noAsyncTraces ?? false,
+    inboxPrefix: inboxPrefix(config.name),
     ...authOptions(config.auth)
   })
   void logStatus(nc, config.logger)

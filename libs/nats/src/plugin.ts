@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { connectNats, type NatsAuth } from './connect.js'
+import { connectNats, inboxPrefix, type NatsAuth } from './connect.js'
 import { namespace, type Namespace } from './namespace.js'
 
 declare module 'fastify' {
@@ -11,6 +11,8 @@ declare module 'fastify' {
       ns: Namespace
       /** NATS_STREAM_REPLICAS: what every stream and durable consumer this app creates is given. */
       replicas: number
+      /** The prefix of this app's reply subjects (inboxPrefix): an inbox made by hand starts with it too. */
+      inbox: string
     }
   }
 }
@@ -30,7 +32,7 @@ export interface NatsPluginOptions {
 /** Connects at start and drains at close, after every other onClose hook ran. */
 export const natsPlugin = fp(async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
   const nc = await connectNats({ url: opts.url, name: opts.name, logger: app.log.child({ component: 'nats' }), noAsyncTraces: opts.noAsyncTraces ?? false, auth: opts.auth })
-  app.decorate('nats', { nc, ns: namespace(opts.namespace), replicas: opts.replicas ?? 1 })
+  app.decorate('nats', { nc, ns: namespace(opts.namespace), replicas: opts.replicas ?? 1, inbox: inboxPrefix(opts.name) })
   app.addHook('onClose', async () => {
     if (nc.isClosed()) return
     // Drain delivers what is buffered; if the server is already gone it

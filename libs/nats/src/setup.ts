@@ -41,14 +41,21 @@ const SETUP_DEADLINE_MS = 60_000
  * Creates the stream, or updates it to `config` when it exists (its
  * replicas included: NATS moves a stream to more or fewer replicas in
  * place). Safe to run on every start of every app replica.
+ *
+ * Only the stream's owner updates it (`owner: true`, the default): the apps
+ * that only use a stream create it when it is missing (start order does not
+ * matter) and otherwise take it as it is, so their NATS users need no right
+ * to change it (deploy/nats/permissions.conf), where a changed limit could
+ * empty it.
  */
 export async function ensureStream (
   jsm: JetStreamManager,
   stream: Partial<StreamConfig> & { name: string, subjects: string[] },
-  replicas = 1
+  replicas = 1,
+  { owner = true }: { owner?: boolean } = {}
 ): Promise<StreamInfo> {
   const config = { ...stream, num_replicas: replicas }
-  return await retryingSetup(`stream ${config.name}`, SETUP_DEADLINE_MS, async () => await createOrUpdateStream(jsm, config))
+  return await retryingSetup(`stream ${config.name}`, SETUP_DEADLINE_MS, async () => await createOrUpdateStream(jsm, config, owner))
 }
 
 /** True when `current` already has every field `wanted` sets (so an update would change nothing). */
@@ -57,19 +64,20 @@ export function configHolds (current: object, wanted: object): boolean {
   return Object.entries(wanted).every(([key, value]) => isDeepStrictEqual(have[key], value))
 }
 
-async function createOrUpdateStream (jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string, subjects: string[] }): Promise<StreamInfo> {
+async function createOrUpdateStream (jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string, subjects: string[] }, owner: boolean): Promise<StreamInfo> {
   try {
     const info = await jsm.streams.info(config.name)
     // Every app replica runs this at start: an update that changes nothing
     // still goes through the meta leader, and many at once time out there.
-    if (configHolds(info.config, config)) return info
+    if (!owner || configHolds(info.config, config)) return info
   } catch (err) {
     if (!isNotFound(err)) throw err
     try {
       return await jsm.streams.add(config)
     } catch (addErr) {
-      // Another replica created it between our lookup and our add.
+      // Another app created it between our lookup and our add.
       if (!/already in use|already exists/i.test(String(addErr))) throw addErr
+      if (!owner) return await jsm.streams.info(config.name)
     }
   }
   return await jsm.streams.update(config.name, config)

@@ -57,6 +57,8 @@ export interface ServiceOptions {
   logger: FastifyBaseLogger
   bodyLimit: number
   trustProxy?: FastifyServerOptions['trustProxy']
+  /** How long a client may take to send a request's headers, and all of it (then 408 and closed). */
+  http?: { headersTimeoutMs: number, requestTimeoutMs: number }
   nats: Omit<NatsPluginOptions, 'name'>
   /** An app with a database: its plugin, registered before NATS, and the readiness check of it. */
   database?: {
@@ -87,6 +89,12 @@ export async function createService (opts: ServiceOptions, register: (app: Servi
     pluginTimeout: 90_000,
     frameworkErrors,
     clientErrorHandler,
+    ...(opts.http !== undefined && {
+      requestTimeout: opts.http.requestTimeoutMs,
+      // Node checks the timeouts every connectionsCheckingInterval (30 s by
+      // default): a trickle would otherwise live up to that much longer.
+      http: { headersTimeout: opts.http.headersTimeoutMs, connectionsCheckingInterval: Math.min(2_000, Math.ceil(opts.http.headersTimeoutMs / 2)) }
+    }),
     ...(opts.trustProxy !== undefined && { trustProxy: opts.trustProxy })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(TypeBoxValidatorCompiler)

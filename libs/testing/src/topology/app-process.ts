@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { Teardown } from '../teardown.js'
 import { freePorts } from './free-ports.js'
 import { startProcess, httpStatus, type ProcessHandle, type ProcessExit } from './process-handle.js'
+import { entryArgs } from './entry-args.js'
 
 /** The monorepo's root, from libs/testing/{src,dist}/topology/. */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
@@ -36,12 +37,10 @@ export interface AppProcessOptions {
   stopGraceMs?: number
 }
 
-/** The arguments that run a TypeScript entry point from source, as `npm start` does. */
-export const sourceEntryArgs = (entry: string): string[] => ['--import', 'tsx', '--conditions=@metadome/source', entry]
 
 /**
- * Runs `apps/<app>/src/server.ts` as operators run an app, one process, from
- * source through tsx, and resolves once its /readyz answers 200. Stopped
+ * Runs `apps/<app>/src/server.ts` as operators run an app, one process (from
+ * dist/ when it is built, see entryArgs), and resolves once its /readyz answers 200. Stopped
  * (SIGTERM: it drains) at teardown.
  */
 export async function startAppProcess (t: Teardown, options: AppProcessOptions): Promise<AppProcess> {
@@ -52,7 +51,7 @@ export async function startAppProcess (t: Teardown, options: AppProcessOptions):
   const handle = await startProcess({
     name: options.name ?? options.app,
     command: process.execPath,
-    args: sourceEntryArgs(join(root, 'apps', options.app, 'src/server.ts')),
+    args: entryArgs(join(root, 'apps', options.app, 'src', 'server.ts')),
     cwd: root,
     env: { ...(options.inheritEnv === false ? {} : process.env), ...options.env, HOST: host, PORT: String(port) },
     ready: async () => await httpStatus(`${url}/readyz`) === 200,

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { readdir, readFile } from 'node:fs/promises'
 
 /**
  * One process of a topology (a nats-server, an app, the load balancer), as a
@@ -18,8 +19,8 @@ export interface ProcessHandle {
   kill: () => Promise<void>
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`; resolves once it has exited. */
   stop: (graceMs?: number) => Promise<void>
-  /** SIGSTOP: it keeps its sockets open and answers nothing. */
-  pause: () => void
+  /** SIGSTOP: it keeps its sockets open and answers nothing. Resolves once every thread of it has stopped. */
+  pause: () => Promise<void>
   /** SIGCONT. */
   resume: () => void
   /** Starts it again (same command, environment, ports and store) and waits until it is ready. */
@@ -174,10 +175,14 @@ export async function startProcess (spec: ProcessSpec): Promise<ProcessHandle> {
       await exit
       clearTimeout(timer)
     },
-    pause: () => {
+    pause: async () => {
       if (!isRunning()) throw new Error(`${spec.name} is not running`)
       signal('SIGSTOP')
       isPaused = true
+      // The signal is delivered to each thread as it is next scheduled; on a
+      // busy machine one may still answer a request before it stops.
+      const pid = child?.pid
+      if (pid !== undefined) await allThreadsStopped(pid)
     },
     resume: () => {
       signal('SIGCONT')
@@ -192,6 +197,26 @@ export async function startProcess (spec: ProcessSpec): Promise<ProcessHandle> {
 }
 
 /** A GET that answers with its status, or undefined when nothing answered within `timeoutMs`. */
+/** Waits (up to 5 s) until /proc shows every thread of `pid` stopped (state T); off Linux, returns at once. */
+async function allThreadsStopped (pid: number): Promise<void> {
+  const deadline = Date.now() + 5_000
+  while (Date.now() < deadline) {
+    let states: string[]
+    try {
+      const tasks = await readdir(`/proc/${pid}/task`)
+      states = await Promise.all(tasks.map(async (task) => {
+        const stat = await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8')
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      }))
+    } catch {
+      return
+    }
+    if (states.every((state) => state === 'T' || state === 't')) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 export async function httpStatus (url: string, timeoutMs = 1_000): Promise<number | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })

@@ -6,7 +6,8 @@ import type { Teardown } from '../teardown.js'
 import { freePorts } from './free-ports.js'
 import type { ProcessHandle, ProcessExit } from './process-handle.js'
 import { startNatsCluster, type NatsCluster, type NatsClusterOptions, type NatsNodePorts } from './nats-cluster.js'
-import { startAppProcess, repoRoot, sourceEntryArgs, type AppName, type AppProcess } from './app-process.js'
+import { startAppProcess, repoRoot, type AppName, type AppProcess } from './app-process.js'
+import { entryArgs } from './entry-args.js'
 import { startLoadBalancer, type LoadBalancer, type LoadBalancerKind } from './load-balancer.js'
 
 export interface StackPorts {
@@ -70,7 +71,7 @@ async function settled<T> (promises: Array<Promise<T>>): Promise<T[]> {
 
 /** `npm run migrate` of one app, its output handed to `log`. */
 export async function migrateApp (app: 'auth-api' | 'message-writer', databaseUrl: string, log: (line: string) => void = () => {}): Promise<void> {
-  const child = spawn(process.execPath, sourceEntryArgs(join(repoRoot, 'apps', app, 'src/migrate.ts')), {
+  const child = spawn(process.execPath, entryArgs(join(repoRoot, 'apps', app, 'src', 'migrate.ts')), {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -80,7 +80,7 @@ t.test('a paused node answers nothing until resumed; a stopped one waits for its
   if (node === undefined) throw new Error('no node that leads nothing')
   const nc = await connected(t, cluster.nodes.filter((n) => n !== node).map((n) => n.url))
 
-  node.pause()
+  await node.pause()
   t.ok(node.paused())
   t.ok(node.running(), 'a paused process still runs')
   t.equal(await httpStatus(`${node.monitorUrl}/healthz`, 500), undefined, 'it answers nothing')
