@@ -8,8 +8,10 @@ import { ensureStream, namespace } from '@metadome/nats'
 import { chatRpc, usersStream, userEventSubject } from '@metadome/contracts'
 import { adminDatabaseUrl, deleteNamespace, freePort, testNatsUrl, until } from '@metadome/testing'
 import { startJwksServer } from '@metadome/e2e'
-import { runChatWorkload, type ChatBenchOptions, type ChatBenchResult } from './relay.js'
-import { openSocket, type ChatTarget } from './ws-load.js'
+import { compiledEntry } from './compiled.js'
+import { natsCpuSeconds } from './relay.js'
+import { runChatWorkload, type ChatBenchOptions, type ChatBenchResult } from './chat-workload.js'
+import type { ChatTarget } from './ws-load.js'
 import { processCpuSeconds } from './process-cpu.js'
 
 export interface BenchGatewayOptions extends ChatBenchOptions {
@@ -24,11 +26,11 @@ export interface Child {
   stop: () => Promise<void>
 }
 
-/** One app as operators run it: its own process, from source, configured by environment. */
-export async function startApp (entry: string, env: Record<string, string>, readyUrl: string): Promise<Child> {
+/** One app as operators run it: its own process, compiled (compiled.ts), configured by environment. */
+export async function startApp (entry: string, env: Record<string, string>, readyUrl: string, nodeArgs: string[] = []): Promise<Child> {
   // BENCH_PROFILE=<folder>: each app writes a V8 CPU profile there when it exits.
   const profile = process.env.BENCH_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', '--conditions=@metadome/source', entry], {
+  const child = spawn(process.execPath, [...profile, ...nodeArgs, ...await compiledEntry(entry)], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'ignore', 'inherit']
@@ -53,9 +55,10 @@ export async function startApp (entry: string, env: Record<string, string>, read
 }
 
 /**
- * chat-gateway on the relay's workload (bench/relay.ts): one gateway and one
+ * chat-gateway on the relay's workload (bench/chat-workload.ts): `servers`
+ * gateways (senders on the first, recipients on the last) and one
  * message-writer, each in its own process, on a fresh NATS namespace and
- * database; the load generator in this process. Every message is validated,
+ * database; the load generators in processes of their own. Every message is validated,
  * stored by the CHAT stream, acked and fanned out per conversation, exactly
  * as in production.
  */
@@ -94,21 +97,29 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
       DATABASE_URL: databaseUrl.toString(), NATS_URL: natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(writerPort)
     }, `http://127.0.0.1:${writerPort}/readyz`)
     cleanups.push(writer.stop)
-    const port = await freePort()
-    const gateway = await startApp('apps/chat-gateway/src/server.ts', {
-      NATS_URL: natsUrl,
-      NATS_NAMESPACE: ns.prefix,
-      PORT: String(port),
-      AUTH_URL: jwks.url,
-      // The load generator sends far faster than a person.
-      WS_RATE_PER_SECOND: '1000000',
-      WS_RATE_BURST: '1000000'
-    }, `http://127.0.0.1:${port}/readyz`)
-    cleanups.push(gateway.stop)
-    log(`  gateway on port ${port}, message-writer on ${writerPort}, namespace ${ns.prefix}`)
+    const ports: number[] = []
+    for (let i = 0; i < (opts.servers ?? 2); i++) {
+      const port = await freePort()
+      const gateway = await startApp('apps/chat-gateway/src/server.ts', {
+        NATS_URL: natsUrl,
+        NATS_NAMESPACE: ns.prefix,
+        PORT: String(port),
+        AUTH_URL: jwks.url,
+        // The load generator sends far faster than a person.
+        WS_RATE_PER_SECOND: '1000000',
+        WS_RATE_BURST: '1000000'
+      }, `http://127.0.0.1:${port}/readyz`)
+      cleanups.push(gateway.stop)
+      ports.push(port)
+    }
+    log(`  gateways on ${ports.join(' and ')}, message-writer on ${writerPort}, namespace ${ns.prefix}`)
 
     const target: ChatTarget = {
-      open: async (userId) => await openSocket(`ws://127.0.0.1:${port}/v1/ws`, { authorization: `Bearer ${jwks.token(userId)}` }, 'ready'),
+      kind: 'gateway',
+      endpoint: (userId, side) => ({
+        url: `ws://127.0.0.1:${side === 'sender' ? ports[0] : ports.at(-1)}/v1/ws`,
+        headers: { authorization: `Bearer ${jwks.token(userId)}` }
+      }),
       async prepare (userIds) {
         // Recipients must exist: registered as auth-api's relay would, then known to the writer.
         for (const userId of userIds) {
@@ -118,28 +129,21 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
         }
         const last = userIds[userIds.length - 1]
         if (last !== undefined) await until(async () => (await rpc.call('users.get', { userId: last })).user !== null, 30_000, 'the writer to know the users')
-      },
-      sendFrame: (to, id, body) => JSON.stringify({ type: 'send', id, to, body }),
-      delivered (data) {
-        // Acks (one per message sent) need no parsing to be told apart.
-        const text = data.toString()
-        if (!text.startsWith('{"type":"message"')) return undefined
-        return (JSON.parse(text) as { message: { body: Record<string, unknown> } }).message.body
       }
     }
     // The apps' own Prometheus metrics (prom-client's process metrics).
-    const metric = async (name: string, appPort = port): Promise<number> => {
+    const metric = async (name: string, appPort: number): Promise<number> => {
       const text = await (await fetch(`http://127.0.0.1:${appPort}/metrics`)).text()
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(text)
       if (m === null) throw new Error(`no ${name} in /metrics`)
       return Number(m[1])
     }
     return await runChatWorkload(target, {
-      rss: async () => await metric('process_resident_memory_bytes'),
-      cpuSeconds: async () => await metric('process_cpu_seconds_total'),
+      rss: async () => await metric('process_resident_memory_bytes', ports[0] ?? 0),
+      cpuSeconds: async () => (await Promise.all(ports.map(async (p) => await metric('process_cpu_seconds_total', p)))).reduce((a, b) => a + b, 0),
       otherCpuSeconds: async () => {
         const postgres = await processCpuSeconds('postgres')
-        return { 'message-writer': await metric('process_cpu_seconds_total', writerPort), ...(postgres === undefined ? {} : { postgres }) }
+        return { 'message-writer': await metric('process_cpu_seconds_total', writerPort), ...(postgres === undefined ? {} : { postgres }), ...await natsCpuSeconds() }
       }
     }, opts)
   } finally {

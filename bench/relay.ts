@@ -6,53 +6,26 @@ import { createInterface } from 'node:readline'
 import { WebSocketServer } from 'ws'
 import { connect } from '@nats-io/transport-node'
 import { testNatsUrl } from '@metadome/testing'
-import { ownCpuSeconds, processCpuSeconds } from './process-cpu.js'
-import { closeAll, measureIdleMemory, measureLatency, measureThroughput, openPairs, openSocket, type ChatTarget } from './ws-load.js'
+import { processCpuSeconds } from './process-cpu.js'
+import { compiledEntry } from './compiled.js'
+import { runChatWorkload, type ChatBenchOptions, type ChatBenchResult } from './chat-workload.js'
+import type { ChatTarget } from './ws-load.js'
 
 // The ceiling chat-gateway is compared with: a bare relay, a WebSocket server
 // that publishes what a client sends to core NATS on the recipient's subject
 // and writes what arrives on its users' subjects to their sockets. No auth,
 // no validation, no persistence, no ack. It runs as a child process of its
 // own (this file, run directly) so its CPU and memory are measured apart from
-// the load generator, as the gateway's are.
-
-export interface ChatBenchOptions {
-  natsUrl?: string
-  /** Sender/receiver pairs in the throughput and latency phases. */
-  pairs?: number
-  /** Messages each sender keeps in flight at saturation. */
-  window?: number
-  bodyBytes?: number
-  seconds?: number
-  /** Idle sockets for the memory measurement. */
-  idleSockets?: number
-  log?: (line: string) => void
-}
-
-export interface ChatBenchResult {
-  /** Delivered messages per second at saturation. */
-  deliveredPerSecond: number
-  /** Server CPU time (user + system) per delivered message at saturation, in µs. */
-  cpuMicrosPerMessage: number
-  /** The same for the other processes on the path (nats-server, the load generator, ...), by name. */
-  otherCpuMicrosPerMessage: Record<string, number>
-  /** End-to-end latency at half of that rate. */
-  latencyP50Ms: number
-  latencyP99Ms: number
-  latencyRate: number
-  /** Server RSS growth per idle socket, in bytes. */
-  bytesPerIdleSocket: number
-  idleSockets: number
-}
+// the load generators, as the gateway's are.
 
 export interface ServerProcess {
   port: number
   stop: () => Promise<void>
 }
 
-/** Runs a TypeScript entry point as a child process and waits for the line `listening <port>`. */
+/** Runs a TypeScript entry point, compiled (compiled.ts), as a child process and waits for the line `listening <port>`. */
 export async function spawnListening (entry: string, env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, await compiledEntry(entry), { env, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}`)))
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -101,80 +74,28 @@ async function runRelayServer (): Promise<void> {
   })
 }
 
-/** The workload of ws-load.ts against any server, once the target is up. */
-/** What the workload reads from the server process. */
-export interface ServerStats {
-  /** Resident set size, bytes. */
-  rss: () => Promise<number>
-  /** CPU time used so far (user + system), seconds. */
-  cpuSeconds: () => Promise<number>
-  /** The same for other processes on the message path, by name; the load generator and nats-server are added. */
-  otherCpuSeconds?: () => Promise<Record<string, number>>
-}
-
-/** CPU seconds of the processes every workload shares: nats-server (when it runs here) and this load generator. */
-async function sharedCpuSeconds (): Promise<Record<string, number>> {
+/** CPU seconds of nats-server, when it runs on this machine (by name: it is not ours to start). */
+export async function natsCpuSeconds (): Promise<Record<string, number>> {
   const nats = await processCpuSeconds('nats-server')
-  return { ...(nats === undefined ? {} : { 'nats-server': nats }), 'load generator': ownCpuSeconds() }
+  return nats === undefined ? {} : { 'nats-server': nats }
 }
 
-export async function runChatWorkload (target: ChatTarget, stats: ServerStats, opts: ChatBenchOptions): Promise<ChatBenchResult> {
-  const log = opts.log ?? (() => {})
-  const bodyBytes = opts.bodyBytes ?? 256
-  const seconds = opts.seconds ?? 5
-  const idleSockets = opts.idleSockets ?? 10_000
-  const pairs = await openPairs(target, opts.pairs ?? 50)
-  try {
-    await target.prepare?.(pairs.flatMap((p) => [p.senderId, p.receiverId]))
-    const throughput = await measureThroughput(target, pairs, {
-      seconds,
-      window: opts.window ?? 20,
-      bodyBytes,
-      cpuSeconds: stats.cpuSeconds,
-      otherCpuSeconds: async () => ({ ...await stats.otherCpuSeconds?.(), ...await sharedCpuSeconds() })
-    })
-    const deliveredPerSecond = throughput.perSecond
-    log(`  delivered ${Math.round(deliveredPerSecond)} messages/s at saturation, ${Math.round(throughput.cpuMicrosPerMessage)} µs of server CPU each`)
-    const latencyRate = Math.max(1, Math.floor(deliveredPerSecond / 2))
-    const latency = await measureLatency(target, pairs, { rate: latencyRate, seconds, bodyBytes })
-    log(`  latency at ${latencyRate}/s: p50 ${latency.p50Ms.toFixed(2)} ms, p99 ${latency.p99Ms.toFixed(2)} ms (${latency.samples} samples)`)
-    const memory = await measureIdleMemory(target, { count: idleSockets, concurrency: 100, rss: stats.rss })
-    closeAll(memory.sockets)
-    log(`  ${Math.round(memory.bytesPerSocket)} bytes of RSS per idle socket at ${idleSockets}`)
-    return {
-      deliveredPerSecond,
-      cpuMicrosPerMessage: throughput.cpuMicrosPerMessage,
-      otherCpuMicrosPerMessage: throughput.otherCpuMicrosPerMessage,
-      latencyP50Ms: latency.p50Ms,
-      latencyP99Ms: latency.p99Ms,
-      latencyRate,
-      bytesPerIdleSocket: memory.bytesPerSocket,
-      idleSockets
-    }
-  } finally {
-    closeAll(pairs.flatMap((p) => [p.sender, p.receiver]))
-  }
-}
-
-/** The bare relay ceiling: throughput, latency at half of it, memory per idle socket. */
+/** The bare relay ceiling: `servers` relays on one NATS prefix, senders on the first, recipients on the last. */
 export async function benchRelay (opts: ChatBenchOptions = {}): Promise<ChatBenchResult> {
-  const relay = await spawnListening(fileURLToPath(import.meta.url), {
-    ...process.env,
-    RELAY_SERVER: '1',
-    NATS_URL: opts.natsUrl ?? testNatsUrl(),
-    RELAY_PREFIX: `relay${randomBytes(4).toString('hex')}`
-  })
-  const base = `127.0.0.1:${relay.port}`
-  const target: ChatTarget = {
-    open: async (userId) => await openSocket(`ws://${base}/?user=${userId}`),
-    sendFrame: (to, id, body) => JSON.stringify({ to, id, body }),
-    delivered: (data) => (JSON.parse(data.toString()) as { body?: Record<string, unknown> }).body
-  }
-  const stat = async (): Promise<{ rss: number, cpuSeconds: number }> => (await (await fetch(`http://${base}/stats`)).json()) as { rss: number, cpuSeconds: number }
+  const env = { ...process.env, RELAY_SERVER: '1', NATS_URL: opts.natsUrl ?? testNatsUrl(), RELAY_PREFIX: `relay${randomBytes(4).toString('hex')}` }
+  const relays: ServerProcess[] = []
   try {
-    return await runChatWorkload(target, { rss: async () => (await stat()).rss, cpuSeconds: async () => (await stat()).cpuSeconds }, opts)
+    for (let i = 0; i < (opts.servers ?? 2); i++) relays.push(await spawnListening(fileURLToPath(import.meta.url), env))
+    const base = (side: 'sender' | 'receiver'): string => `127.0.0.1:${(side === 'sender' ? relays[0] : relays.at(-1))?.port}`
+    const target: ChatTarget = { kind: 'relay', endpoint: (userId, side) => ({ url: `ws://${base(side)}/?user=${userId}` }) }
+    const stat = async (port: number): Promise<{ rss: number, cpuSeconds: number }> => (await (await fetch(`http://127.0.0.1:${port}/stats`)).json()) as { rss: number, cpuSeconds: number }
+    return await runChatWorkload(target, {
+      rss: async () => (await stat(relays[0]?.port ?? 0)).rss,
+      cpuSeconds: async () => (await Promise.all(relays.map(async (r) => (await stat(r.port)).cpuSeconds))).reduce((a, b) => a + b, 0),
+      otherCpuSeconds: natsCpuSeconds
+    }, opts)
   } finally {
-    await relay.stop()
+    for (const r of relays) await r.stop()
   }
 }
 

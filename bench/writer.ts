@@ -1,4 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { connect, headers } from '@nats-io/transport-node'
@@ -15,6 +18,7 @@ import type { BatchReport } from '../apps/message-writer/src/writer/chat-writer.
 import type {} from '../apps/message-writer/src/plugins/app/writers.js'
 import type {} from '../apps/message-writer/src/plugins/external/db.js'
 import { percentile } from './ws-load.js'
+import { ownCpuSeconds } from './process-cpu.js'
 
 export interface BenchWriterOptions {
   /** NATS to use; a fresh namespace is made in it and deleted after. */
@@ -46,12 +50,29 @@ export interface BenchWriterResult {
    * else (no decoding, no database).
    */
   consumeAckPerSecond: number
+  /** CPU of this process per message for that bare consumer, in µs: the writer's floor. */
+  consumeAckCpuMicrosPerMessage: number
   /** 99th percentile of (commit time - sentAt) at `lagRate`, in ms. */
   ackToRowLagP99Ms: number
   ackToRowLagP50Ms: number
   lagRate: number
   messages: number
   drainSeconds: number
+  /**
+   * CPU of this process per stored row while draining, in µs. The writer
+   * runs in this process and the backlog was published before, so during
+   * the drain this is the writer's own CPU (plus a sampler's query every
+   * 250 ms).
+   */
+  writerCpuMicrosPerRow: number
+  /**
+   * CPU of the PostgreSQL backends connected to the bench's database (the
+   * writer's pool, and autovacuum when it works there) per stored row while
+   * draining, in µs; undefined without /proc. Not the WAL writer, checkpointer
+   * nor bgwriter, which serve the whole cluster (other databases on this
+   * machine are in use by others).
+   */
+  postgresCpuMicrosPerRow: number | undefined
   /** Every published message is in PostgreSQL exactly once. */
   exactlyOnce: boolean
 }
@@ -128,7 +149,8 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
     }
     await Promise.all(window)
 
-    const consumeAckPerSecond = await drainBare(jsm, js, chatStream(ns).name, total)
+    const bare = await drainBare(jsm, js, chatStream(ns).name, total)
+    const consumeAckPerSecond = bare.perSecond
     log(`bare consumer (ceiling): consumed and acked ${total} in ${(total / consumeAckPerSecond).toFixed(2)} s: ${Math.round(consumeAckPerSecond)} messages/s`)
 
     const config = loadConfig(WriterConfig, {
@@ -149,6 +171,9 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
     // From here the writer is consuming; migrations and stream set-up are a
     // one-time cost at start, reported apart.
     const started = performance.now()
+    const cpuStarted = ownCpuSeconds()
+    const postgres = await postgresBackendsCpu(adminUrl, dbName)
+    const profiler = process.env.BENCH_PROFILE === undefined ? undefined : await startProfile()
     log(`writer started in ${((started - building) / 1000).toFixed(2)} s (migrations of a fresh database, streams, consumers)`)
     try {
       const reached = new Promise<void>((resolve) => { onStored = resolve })
@@ -159,8 +184,12 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
       })
       await reached
       const drainSeconds = (performance.now() - started) / 1000
+      const writerCpuMicrosPerRow = Math.round((ownCpuSeconds() - cpuStarted) / total * 1e7) / 10
+      const postgresSeconds = await postgres.stop()
+      const postgresCpuMicrosPerRow = postgresSeconds === undefined ? undefined : Math.round(postgresSeconds / total * 1e7) / 10
+      if (profiler !== undefined && process.env.BENCH_PROFILE !== undefined) log(`profile of the drain: ${await profiler.stop(process.env.BENCH_PROFILE)}`)
       const rowsPerSecond = Math.round(total / drainSeconds)
-      log(`drained ${total} in ${drainSeconds.toFixed(2)} s: ${rowsPerSecond} rows/s`)
+      log(`drained ${total} in ${drainSeconds.toFixed(2)} s: ${rowsPerSecond} rows/s; CPU per row: writer ${writerCpuMicrosPerRow} µs, PostgreSQL backends ${postgresCpuMicrosPerRow ?? '-'} µs`)
 
       const lagRate = opts.lagRate ?? Math.min(20_000, Math.floor(rowsPerSecond / 2))
       log(`publishing ${lagRate} messages/s for ${lagSeconds} s`)
@@ -187,11 +216,14 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
       return {
         rowsPerSecond,
         consumeAckPerSecond: Math.round(consumeAckPerSecond),
+        consumeAckCpuMicrosPerMessage: Math.round(bare.cpuSeconds / total * 1e7) / 10,
         ackToRowLagP99Ms: Math.round(percentile(lags, 0.99) * 10) / 10,
         ackToRowLagP50Ms: Math.round(percentile(lags, 0.5) * 10) / 10,
         lagRate,
         messages: total,
         drainSeconds: Math.round(drainSeconds * 100) / 100,
+        writerCpuMicrosPerRow,
+        postgresCpuMicrosPerRow,
         exactlyOnce
       }
     } finally {
@@ -213,12 +245,13 @@ export async function benchWriter (opts: BenchWriterOptions = {}): Promise<Bench
  * consume loop could reach if storing cost nothing. Pulls as the writer does
  * by default (500 a batch, 3 batches asked for).
  */
-async function drainBare (jsm: JetStreamManager, js: JetStreamClient, stream: string, total: number): Promise<number> {
+async function drainBare (jsm: JetStreamManager, js: JetStreamClient, stream: string, total: number): Promise<{ perSecond: number, cpuSeconds: number }> {
   const durable = 'bench_bare'
   await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 })
   try {
     const consumer = await js.consumers.get(stream, durable)
     const started = performance.now()
+    const cpuStarted = ownCpuSeconds()
     const messages = await consumer.consume({ max_messages: 1_500 })
     let n = 0
     for await (const m of messages) {
@@ -226,16 +259,96 @@ async function drainBare (jsm: JetStreamManager, js: JetStreamClient, stream: st
       if (++n === total) break
     }
     const seconds = (performance.now() - started) / 1000
+    const cpuSeconds = ownCpuSeconds() - cpuStarted
     await messages.close()
-    return total / seconds
+    return { perSecond: total / seconds, cpuSeconds }
   } finally {
     await jsm.consumers.delete(stream, durable)
+  }
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (as in process-cpu.ts). */
+const TICKS_PER_SECOND = 100
+
+/** utime + stime of one process in ticks, or undefined once it is gone (or without /proc). */
+async function processTicks (pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // "pid (comm) state ...": comm may hold spaces, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * CPU of the PostgreSQL backends connected to database `dbName` from now
+ * until stop(): every 250 ms pg_stat_activity names them (a pool opens
+ * connections as it needs them), and each one's /proc CPU is read; stop()
+ * returns the sum of what each used since it was first seen (since it
+ * started, for those that appeared later). The sampler's own backend is on
+ * another database. A backend that exits between two samples loses at most
+ * its last 250 ms; the writer's pool keeps its connections while busy.
+ */
+async function postgresBackendsCpu (adminUrl: string, dbName: string): Promise<{ stop: () => Promise<number | undefined> }> {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  const seen = new Map<number, { first: number, last: number }>()
+  let available = true
+  const sample = async (initial: boolean): Promise<void> => {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [dbName])
+    for (const { pid } of rows) {
+      const ticks = await processTicks(pid)
+      if (ticks === undefined) { if (initial) available = false; continue }
+      const s = seen.get(pid)
+      if (s === undefined) seen.set(pid, { first: initial ? ticks : 0, last: ticks })
+      else s.last = ticks
+    }
+  }
+  await sample(true)
+  let sampling = Promise.resolve()
+  const timer = setInterval(() => { sampling = sampling.then(async () => { await sample(false) }).catch(() => {}) }, 250)
+  return {
+    stop: async () => {
+      clearInterval(timer)
+      await sampling
+      await sample(false)
+      await client.end()
+      if (!available) return undefined
+      let ticks = 0
+      for (const s of seen.values()) ticks += s.last - s.first
+      return ticks / TICKS_PER_SECOND
+    }
+  }
+}
+
+/**
+ * BENCH_PROFILE: a V8 CPU profile of this process while the writer drains
+ * the backlog (the writer runs in it), written as a .cpuprofile for Chrome
+ * DevTools or speedscope. Profiling slows the writer; compare figures from
+ * runs without it.
+ */
+async function startProfile (): Promise<{ stop: (folder: string) => Promise<string> }> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    stop: async (folder) => {
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      await mkdir(folder, { recursive: true })
+      const file = join(folder, `writer-drain-${Date.now()}.cpuprofile`)
+      await writeFile(file, JSON.stringify(profile))
+      return file
+    }
   }
 }
 
 // `node --import tsx --conditions=@metadome/source bench/writer.ts [messages]`
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const messages = Number(process.argv[2] ?? 100_000)
-  const result = await benchWriter({ messages, log: (line) => { console.error(line) } })
+  const result = await benchWriter({ messages, log: (line) => { console.error(`  ${line}`) } })
   console.log(JSON.stringify(result, null, 2))
 }
