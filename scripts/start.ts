@@ -4,8 +4,9 @@
 //      (an empty variable counts as unset, here as in the apps: start/settings.ts)
 //   2. NATS: NATS_URL if it answers, else a nats-server from the PATH
 //   3. migrations of every schema
-//   4. auth-api, message-writer and METADOME_GATEWAYS chat-gateways as child
-//      processes, each until its /readyz answers
+//   4. auth-api, message-writer, METADOME_GATEWAYS chat-gateways and the
+//      browser client's server (apps/web, at base + 3) as child processes,
+//      each until its /readyz answers
 //
 // Ctrl-C (or SIGTERM) stops the apps (they drain), then what step 1 and 2 started.
 import { join, resolve, dirname } from 'node:path'
@@ -79,12 +80,17 @@ async function main (): Promise<void> {
   }
   // base + 3 is the browser client's (DESIGN.md "Browser client"): further gateways from base + 4.
   const gatewayPorts = Array.from({ length: gatewayCount }, (_, i) => i === 0 ? basePort + 1 : basePort + 3 + i)
+  const webPort = basePort + 3
   const plan = [
     // libuv reads UV_THREADPOOL_SIZE once at process start; bcrypt hashes run
     // there, one per core, with room left for file and DNS work.
-    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort, env: { UV_THREADPOOL_SIZE: config.UV_THREADPOOL_SIZE ?? String(availableParallelism() + 4) } },
+    // Mails go to its log (no SMTP server here), their links to the browser
+    // client on this machine: localhost, as passkeys refuse an IP address.
+    { name: 'auth-api', entry: 'apps/auth-api/src/server.ts', port: basePort, env: { UV_THREADPOOL_SIZE: config.UV_THREADPOOL_SIZE ?? String(availableParallelism() + 4), MAIL_TO_LOG: 'true', PUBLIC_URL: `http://localhost:${webPort}` } },
     { name: 'message-writer', entry: 'apps/message-writer/src/server.ts', port: basePort + 2 },
-    ...gatewayPorts.map((port, i) => ({ name: gatewayCount === 1 ? 'chat-gateway' : `chat-gateway-${i + 1}`, entry: 'apps/chat-gateway/src/server.ts', port }))
+    ...gatewayPorts.map((port, i) => ({ name: gatewayCount === 1 ? 'chat-gateway' : `chat-gateway-${i + 1}`, entry: 'apps/chat-gateway/src/server.ts', port })),
+    // The page reaches auth-api and every gateway through it (apps/web/README.md).
+    { name: 'web', entry: 'apps/web/src/server.ts', port: webPort, env: { WEB_AUTH_URL: authUrl, WEB_GATEWAY_URL: gatewayPorts.map((port) => `http://${host}:${port}`).join(',') } }
   ]
 
   for (const [i, p] of plan.entries()) {
@@ -102,6 +108,7 @@ async function main (): Promise<void> {
   say(`  auth-api        ${authUrl}  (API docs ${authUrl}/docs)`)
   for (const port of gatewayPorts) say(`  chat-gateway    ws://${host}:${port}/v1/ws`)
   say(`  message-writer  http://${host}:${basePort + 2}/metrics`)
+  say(`  web client      http://${host}:${webPort}  (open it in a browser)`)
   say(`  data            ${dataDir}`)
   say('press Ctrl-C to stop')
 }

@@ -52,7 +52,7 @@ export const pause = (which: 'gateway' | 'writer', index: number, pausedMs: numb
   name: `pause ${which} ${index + 1} (SIGSTOP) for ${pausedMs / 1000} s`,
   run: async ({ stack }) => {
     const p: AppProcess = pick(which === 'gateway' ? stack.gateways : stack.writers, index, which)
-    p.pause()
+    await p.pause()
     await sleep(pausedMs)
     p.resume()
   }

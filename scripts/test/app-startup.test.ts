@@ -1,11 +1,13 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { entryArgs, repoRoot } from '@metadome/testing'
 
 // Each app started alone, as an operator runs it: a wrong or missing variable
 // stops it with one line naming the variable, and no stack trace.
 
 async function run (entry: string, env: Record<string, string>): Promise<{ code: number | null, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@metadome/source', entry], {
+  const child = spawn(process.execPath, entryArgs(join(repoRoot, entry)), {
     // Only what the case sets: nothing from the developer's own environment.
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe']

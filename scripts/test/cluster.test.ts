@@ -20,6 +20,10 @@ import { drainGateway, killChatLeader, killWriter, restartPostgres } from '../ch
 // stored and what every member was handed. One stack for the whole file: it
 // takes the longest to start.
 
+// Four fault runs of 10 s or more, each settling, after the slowest start of
+// the suite: well over tap's default two minutes on a busy machine.
+t.setTimeout(300_000)
+
 const NAMESPACE = 'cluster'
 let stack: Stack
 let database: LocalDatabase

@@ -7,12 +7,14 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream } from '@nats-io/jetstream'
 import { freePorts, httpStatus, startProcess, until } from '@metadome/testing'
 import { buildAuthApi, buildGateway, buildWriter, listen, signUp } from '@metadome/e2e'
+import { inboxPrefix } from '@metadome/nats'
 import { directConversationId } from '@metadome/contracts'
 import WebSocket from 'ws'
 
 // deploy/nats/permissions.conf on a real nats-server: a gateway's
 // credentials cannot publish a user event, answer the writer's
-// request/reply, or purge a stream; and the whole stack (auth-api, a writer,
+// request/reply, purge a stream or empty one by changing its limits;
+// no app's credentials read another's replies; and the whole stack (auth-api, a writer,
 // a gateway, each as its own user) still registers, chats and makes groups.
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -45,7 +47,8 @@ t.before(async () => {
 })
 
 async function as (t: Test, user: string, password: string): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, user, pass: password, timeout: 2_000 })
+  // Its replies where the app's own connection has them (libs/nats inboxPrefix).
+  const nc = await connect({ servers: url, user, pass: password, timeout: 2_000, inboxPrefix: inboxPrefix(user) })
   t.teardown(async () => { await nc.close() })
   return nc
 }
@@ -72,6 +75,28 @@ t.test('a gateway cannot publish a user event, answer the writer\'s RPC or purge
   t.ok(errors.some((e) => /subscription to "metadome\.rpc\.users\.get"/i.test(e)), 'and the subscription')
   const purge = await gateway.request('$JS.API.STREAM.PURGE.metadome_USERS', '', { timeout: 1_000 }).then(() => 'answered', () => 'refused')
   t.equal(purge, 'refused', 'purging USERS is refused')
+  // An update to max_msgs 1 would empty the stream as a purge does; only its owner (auth-api) may update it.
+  const usersInfo = async (): Promise<{ config?: { max_msgs?: number } }> =>
+    await gateway.request('$JS.API.STREAM.INFO.metadome_USERS', '', { timeout: 2_000 }).then((m) => m.json())
+  // auth-api creates USERS when it first relays an event; a gateway may create it when missing.
+  const users = JSON.stringify({ name: 'metadome_USERS', subjects: ['metadome.users.>'] })
+  if ((await usersInfo()).config === undefined) await gateway.request('$JS.API.STREAM.CREATE.metadome_USERS', users, { timeout: 2_000 })
+  t.ok((await usersInfo()).config, 'USERS exists (a gateway may create it)')
+  const update = await gateway.request('$JS.API.STREAM.UPDATE.metadome_USERS', JSON.stringify({ name: 'metadome_USERS', subjects: ['metadome.users.>'], max_msgs: 1 }), { timeout: 1_000 }).then(() => 'answered', () => 'refused')
+  t.equal(update, 'refused', 'changing the limits of USERS is refused')
+  t.equal((await usersInfo()).config?.max_msgs, -1, 'looking it up is allowed, and it is unchanged')
+})
+
+t.test('no app\'s credentials can read the replies meant for another', async (t) => {
+  const auth = await as(t, 'auth-api', PASSWORDS.NATS_AUTH_API_PASSWORD)
+  for (const subject of ['_INBOX.>', `${inboxPrefix('chat-gateway')}.>`, `${inboxPrefix('message-writer')}.>`]) {
+    const sub = auth.subscribe(subject)
+    const closed = await Promise.race([sub.closed.then((err) => String(err ?? 'closed')), new Promise<string>((resolve) => setTimeout(() => resolve('still open'), 3_000))])
+    t.match(closed, /permissions violation/i, `auth-api cannot subscribe to ${subject}`)
+  }
+  const own = auth.subscribe(`${inboxPrefix('auth-api')}.x`)
+  await auth.flush()
+  t.equal(own.isClosed(), false, 'its own replies it may')
 })
 
 t.test('the whole stack works with each app as its own NATS user', async (t) => {

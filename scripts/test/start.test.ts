@@ -2,6 +2,7 @@ import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort, until, deleteNamespace } from '@metadome/testing'
@@ -35,14 +36,39 @@ async function answers (url: string): Promise<number | undefined> {
   }
 }
 
+/** The browser client's page at `url`: its status, content-type and body. */
+async function page (url: string): Promise<{ status: number, type: string, body: string } | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) })
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() }
+  } catch {
+    return undefined
+  }
+}
+
+/** The first of `count` consecutive ports from 20,000 to 32,000 (below Linux's ephemeral range) that are all free now. */
+async function freeRun (count: number): Promise<number> {
+  const free = async (port: number): Promise<boolean> => await new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => { resolve(false) })
+    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true) }) })
+  })
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000)
+    if ((await Promise.all(Array.from({ length: count }, async (_, i) => await free(base + i)))).every(Boolean)) return base
+  }
+}
+
 t.test('npm start brings the stack to ready on a fresh data folder and reuses it the second time', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'metadome-start-'))
-  // Three consecutive app ports from the base; the others must not fall among them.
-  const basePort = await freePort()
-  let pgPort = await freePort()
+  // Consecutive app ports from the base (auth-api, the gateway, the writer,
+  // the web client), below the ephemeral range: there no outgoing connection
+  // of another test takes one between the check and the listen (CI saw the
+  // web client's EADDRINUSE). PostgreSQL and NATS take ephemeral ones.
+  const basePort = await freeRun(4)
+  const pgPort = await freePort()
   let natsPort = await freePort()
-  while (pgPort - basePort <= 2 && pgPort >= basePort) pgPort = await freePort()
-  while ((natsPort - basePort <= 2 && natsPort >= basePort) || natsPort === pgPort) natsPort = await freePort()
+  while (natsPort === pgPort) natsPort = await freePort()
   const namespace = `start${natsPort}`
   const env = {
     METADOME_DATA_DIR: dataDir,
@@ -71,6 +97,13 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
   for (const port of [basePort, basePort + 1, basePort + 2]) {
     t.equal(await answers(`http://127.0.0.1:${port}/readyz`), 200, `port ${port} is ready`)
   }
+  // The web client at base + 3: its URL printed, its page served.
+  t.match(first.output(), new RegExp(`web client +http://127\\.0\\.0\\.1:${basePort + 3}\\b`), 'prints the web client\'s URL')
+  const web1 = await page(`http://127.0.0.1:${basePort + 3}/`)
+  t.equal(web1?.status, 200, 'the web client answers')
+  t.match(web1?.type, /^text\/html/, 'with an HTML page')
+  t.match(web1?.body, /<title>metadome<\/title>/, 'the app\'s title')
+  t.match(web1?.body, /<script type="module" src="\/app\.[^"]+\.js"><\/script>/, 'and its script')
 
   // Leave something in the database to find after the restart.
   const { password } = JSON.parse(await readFile(join(dataDir, 'postgres.json'), 'utf8')) as { password: string }
@@ -101,6 +134,13 @@ t.test('npm start brings the stack to ready on a fresh data folder and reuses it
   for (const port of [basePort, basePort + 1, basePort + 2]) {
     t.equal(await answers(`http://127.0.0.1:${port}/readyz`), 200, `port ${port} is ready again`)
   }
+  // The web client at base + 3: its URL printed, its page served.
+  t.match(second.output(), new RegExp(`web client +http://127\\.0\\.0\\.1:${basePort + 3}\\b`), 'prints the web client\'s URL again')
+  const web2 = await page(`http://127.0.0.1:${basePort + 3}/`)
+  t.equal(web2?.status, 200, 'the web client answers again')
+  t.match(web2?.type, /^text\/html/, 'with an HTML page again')
+  t.match(web2?.body, /<title>metadome<\/title>/, 'the app\'s title again')
+  t.match(web2?.body, /<script type="module" src="\/app\.[^"]+\.js"><\/script>/, 'and its script again')
   await deleteNamespace(env.NATS_URL, namespace)
   second.child.kill('SIGTERM')
   t.equal(await second.exit, 0)
