@@ -1,4 +1,5 @@
 import t from 'tap'
+import { sql } from 'kysely'
 import type { Teardown } from '@metadome/testing'
 import { build, signIn, signUp, PASSWORD, type TestApp } from '../helper.js'
 import { mailReceiver, type MailReceiver } from '@metadome/testing/mail'
@@ -135,4 +136,34 @@ t.test('with SMTP_URL unset otherwise, a deployment that forgot it logs no reset
   await app.background.settled()
   t.notOk(logs.lines.some((l) => l.includes('token=')), 'no link, no token in any log line')
   t.ok(logs.entries().some((l) => l.msg === 'mail not sent: SMTP_URL is unset'), 'but a warning that a mail was dropped')
+})
+
+// "forgot takes the same time whether the account exists": by construction,
+// the answer is sent before the account is even looked up. Shown without a
+// stopwatch: with auth.users locked by another transaction, a route that
+// looked the account up first could not answer at all; this one answers
+// both at once, and the mail follows once the lock is gone.
+t.test('forgot answers before it looks the account up: with the users table locked, a known and an unknown user both get 202', async (t) => {
+  const { app, inbox } = await setUp(t)
+  await signUp(app, 'frank', { email: 'frank@example.com' })
+  const forgot = async (username: string) => await app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { username } })
+  await app.authDb.connection().execute(async (conn) => {
+    await sql`begin`.execute(conn)
+    await sql`lock table auth.users in access exclusive mode`.execute(conn)
+    const stuck = Symbol('stuck')
+    const answers = await Promise.race([
+      Promise.all([forgot('frank'), forgot('nobody')]),
+      new Promise<typeof stuck>((resolve) => setTimeout(() => resolve(stuck), 5_000))
+    ])
+    t.not(answers, stuck, 'both answered while the account could not be read')
+    if (answers !== stuck) {
+      t.same(answers.map((r) => r.statusCode), [202, 202])
+      t.equal(answers[0].body, answers[1].body, 'the same body')
+    }
+    t.equal(inbox.mails.length, 0, 'no mail yet: the lookup waits for the lock')
+    await sql`rollback`.execute(conn)
+  })
+  await app.background.settled()
+  t.same((await inbox.nth(1)).to, ['frank@example.com'], 'then frank\'s mail goes out, and only his')
+  t.equal(inbox.mails.length, 1)
 })
