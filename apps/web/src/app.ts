@@ -6,15 +6,28 @@ import { forwardRequest, forwardUpgrade } from './proxy.js'
 
 // The browser client's server: the page, its bundle, and the two APIs
 // forwarded under one origin (proxy.ts says why). No framework: it routes
-// five paths and forwards the rest.
+// five paths and forwards the public API.
 //
 //   GET /                    the page (index.html, built here)
 //   GET /verify-email, /reset-password  the same page: auth-api's mailed links
 //                            point there, and the page routes by location
 //   GET /app.<hash>.js|.css  the bundle (bundle.ts), cached for good
 //   GET /healthz, /readyz    for `npm start` and operators
-//   /api/auth/…              → WEB_AUTH_URL/…
-//   /api/gateway/…           → WEB_GATEWAY_URL/… (and the WebSocket at /api/gateway/v1/ws)
+//   /api/auth/v1/…, /api/auth/.well-known/jwks.json  → WEB_AUTH_URL/…
+//   /api/gateway/v1/…        → WEB_GATEWAY_URL/… (and the WebSocket at /api/gateway/v1/ws)
+//                            nothing else of either: 404
+
+/**
+ * What the page may reach through /api: the apps' public API (/v1, and
+ * auth-api's JWKS), never their operator endpoints (/metrics, /docs,
+ * /openapi.json, /healthz …), which the ingress keeps inside the cluster and
+ * which this server must not open a way around. Dot segments are refused
+ * later, by forwardRequest.
+ */
+function isPublicApi (rest: string, isAuth: boolean): boolean {
+  const pathname = rest.split('?', 1)[0] ?? ''
+  return pathname.startsWith('/v1/') || (isAuth && pathname === '/.well-known/jwks.json')
+}
 
 /**
  * The page's policy: its own scripts and styles only, no inline script, no
@@ -93,12 +106,12 @@ export async function buildWebServer (config: WebConfig): Promise<WebServer> {
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url ?? '/'
-    if (path.startsWith('/api/auth/')) {
-      void forwardRequest(req, res, auth, path.slice('/api/auth'.length))
-      return
-    }
-    if (path.startsWith('/api/gateway/')) {
-      void forwardRequest(req, res, gateways, path.slice('/api/gateway'.length), nextGateway++)
+    const isAuth = path.startsWith('/api/auth/')
+    if (isAuth || path.startsWith('/api/gateway/')) {
+      const rest = path.slice(isAuth ? '/api/auth'.length : '/api/gateway'.length)
+      if (!isPublicApi(rest, isAuth)) send(res, 404, 'application/json', JSON.stringify({ error: { code: 'not_found', message: 'only the public API (/v1) is forwarded' } }), 'no-store')
+      else if (isAuth) void forwardRequest(req, res, auth, rest)
+      else void forwardRequest(req, res, gateways, rest, nextGateway++)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -120,7 +133,7 @@ export async function buildWebServer (config: WebConfig): Promise<WebServer> {
   const upgraded = new Set<Duplex>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = req.url ?? '/'
-    if (!path.startsWith('/api/gateway/')) {
+    if (!path.startsWith('/api/gateway/') || !isPublicApi(path.slice('/api/gateway'.length), false)) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       return
     }

@@ -111,7 +111,7 @@ t.test('/api/auth and /api/gateway are forwarded, with the path, query, body and
   // fetch and URL resolve the dots themselves: the raw path, as a hand-made client sends it.
   const dotted = await new Promise<number | undefined>((resolve, reject) => {
     const { hostname, port } = new URL(base)
-    const req = request({ hostname, port, path: '/api/auth/%2e%2e/secret' }, (r) => { r.resume(); resolve(r.statusCode) })
+    const req = request({ hostname, port, path: '/api/auth/v1/%2e%2e/%2e%2e/secret' }, (r) => { r.resume(); resolve(r.statusCode) })
     req.on('error', reject)
     req.end()
   })
@@ -122,17 +122,41 @@ t.test('/api/auth and /api/gateway are forwarded, with the path, query, body and
   t.equal(big.status, 413)
 })
 
+// Put on the internet, the web server must not become a way around the
+// ingress, which keeps the apps' operator endpoints inside the cluster
+// (deploy/k8s/ingress.yaml): only the public API is forwarded.
+t.test('only the public API is forwarded: the apps\' /metrics, /docs, /openapi.json, /healthz stay unreachable through the page\'s origin', async (t) => {
+  const auth = await upstream(t, 'auth')
+  const gateway = await upstream(t, 'gateway')
+  const base = await web(t, { WEB_AUTH_URL: auth.url, WEB_GATEWAY_URL: gateway.url })
+  for (const api of ['auth', 'gateway']) {
+    for (const path of ['/metrics', '/docs', '/docs/json', '/openapi.json', '/asyncapi', '/asyncapi.json', '/healthz', '/readyz', '/', '/v1x/metrics', '/v1/../metrics']) {
+      const res = await new Promise<number | undefined>((resolve, reject) => {
+        const { hostname, port } = new URL(base)
+        const req = request({ hostname, port, path: `/api/${api}${path}` }, (r) => { r.resume(); resolve(r.statusCode) })
+        req.on('error', reject)
+        req.end()
+      })
+      t.ok(res === 404 || res === 400, `/api/${api}${path} is not forwarded (${String(res)})`)
+    }
+  }
+  t.same([...auth.seen, ...gateway.seen].map((s) => s.url), [], 'nothing reached an upstream')
+  t.equal((await fetch(`${base}/api/auth/.well-known/jwks.json`)).headers.get('x-upstream'), 'auth', 'the JWKS is public')
+  t.equal((await fetch(`${base}/api/auth/v1/users/me`)).headers.get('x-upstream'), 'auth', 'and /v1 of auth-api')
+  t.equal((await fetch(`${base}/api/gateway/v1/conversations`)).headers.get('x-upstream'), 'gateway', 'and /v1 of the gateways')
+})
+
 t.test('a gateway that is down is skipped; with none up, 502 unavailable', async (t) => {
   const down = `http://127.0.0.1:${await freePort()}`
   const up = await upstream(t, 'second')
   const base = await web(t, { WEB_GATEWAY_URL: `${down},${up.url}` })
   for (let i = 0; i < 4; i++) {
-    t.equal((await fetch(`${base}/api/gateway/healthz`)).headers.get('x-upstream'), 'second')
+    t.equal((await fetch(`${base}/api/gateway/v1/conversations`)).headers.get('x-upstream'), 'second')
     t.equal(await echo(`${base.replace('http:', 'ws:')}/api/gateway/v1/ws`, `n${i}`), `second:n${i}`)
   }
 
   const none = await web(t, { WEB_GATEWAY_URL: down, WEB_AUTH_URL: down })
-  const res = await fetch(`${none}/api/gateway/healthz`)
+  const res = await fetch(`${none}/api/gateway/v1/conversations`)
   t.equal(res.status, 502)
   t.equal(((await res.json()) as { error: { code: string } }).error.code, 'unavailable')
   const ws = new WebSocket(`${none.replace('http:', 'ws:')}/api/gateway/v1/ws`)
