@@ -9,6 +9,7 @@ import { AuthConfig } from '@metadome/auth-api/config'
 import { GatewayConfig, checkAuthUrl } from '@metadome/chat-gateway/config'
 import { loadConfig } from '@metadome/config'
 import { WriterConfig } from '@metadome/message-writer/config'
+import { WebConfig } from '@metadome/web/config'
 
 // A static test of deploy/: no Docker engine or cluster runs here, so the
 // compose file, the Kubernetes manifests and the Dockerfile are read as data
@@ -84,7 +85,8 @@ t.test('Dockerfile: one target per app, Node 24, non-root, production dependenci
   t.ok(build, 'a build stage installs every dependency with npm ci')
   t.ok(stages.some((s) => s.instructions.some((i) => i.op === 'RUN' && /\btsc -b\b|npm run build/.test(i.args))), 'the build compiles with tsc -b')
 
-  for (const app of appNames) {
+  // The browser client's server is built and run like the others.
+  for (const app of [...appNames, 'web']) {
     const targetChain = chain(stages, app)
     t.ok(targetChain.length > 0, `a target named ${app}`)
     const base = targetChain[0]?.from ?? ''
@@ -128,9 +130,11 @@ interface ComposeService {
   configs?: Array<{ source?: string, target?: string }>
   deploy?: { replicas?: number }
   ports?: string[]
+  networks?: Record<string, { ipv4_address?: string }>
 }
 interface ComposeFile {
   services: Record<string, ComposeService>
+  networks?: Record<string, { ipam?: { config?: Array<{ subnet?: string }> } }>
   volumes?: Record<string, unknown>
   secrets?: Record<string, { file?: string }>
   configs?: Record<string, { file?: string }>
@@ -259,6 +263,31 @@ t.test('compose.yaml', async (t) => {
     t.ok(compose.volumes !== undefined && volume in compose.volumes, 'data on a named volume')
   })
 
+  t.test('the browser client: forwards to auth-api and the load balancer, the one address auth-api trusts as a proxy', async (t) => {
+    const web = services.find(([, s]) => s.build?.target === 'web')
+    t.ok(web, 'a service builds the web target')
+    if (web === undefined) return
+    const [name, service] = web
+    t.ok(dockerfileTargets.has('web'), 'the Dockerfile has target web')
+    const env = environment(service)
+    const known = new Set(Object.keys(WebConfig.properties))
+    for (const key of Object.keys(env)) t.ok(known.has(key), `${name}: ${key} is a variable web reads`)
+    t.doesNotThrow(() => loadConfig(WebConfig, env), `${name}: its environment loads`)
+    t.equal(new URL(env.WEB_AUTH_URL ?? 'x:').host, 'auth-api:3000', `${name} forwards /api/auth to auth-api`)
+    const lb = services.find(([, s]) => s.volumes?.some((v) => v.startsWith('./haproxy.cfg:')) === true)?.[0]
+    t.equal(new URL(env.WEB_GATEWAY_URL ?? 'x:').hostname, lb, `${name} forwards /api/gateway to the gateways' load balancer`)
+    t.equal(env.HOST, '0.0.0.0', `${name} listens on every interface`)
+
+    const address = service.networks?.default?.ipv4_address
+    const subnet = compose.networks?.default?.ipam?.config?.[0]?.subnet ?? ''
+    t.ok(address !== undefined && subnet.endsWith('.0/24') && address.startsWith(subnet.replace(/0\/24$/, '')), `${name} has a fixed address (${address ?? 'none'}) in the network's range (${subnet})`)
+    const auth = apps.find(([, s]) => appOf(s) === 'auth-api')
+    const authEnv = auth === undefined ? {} : environment(auth[1])
+    t.equal(authEnv.TRUST_PROXY, address, 'auth-api trusts X-Forwarded-For from that address alone')
+    t.match(authEnv.PUBLIC_URL, /:3003\b/, 'auth-api\'s PUBLIC_URL (mailed links, passkeys) is the browser client')
+    t.ok('SMTP_URL' in authEnv && 'MAIL_FROM' in authEnv, 'auth-api can be given SMTP_URL and MAIL_FROM')
+  })
+
   t.test('several gateways behind a WebSocket-capable load balancer', async (t) => {
     const gateways = apps.filter(([, s]) => appOf(s) === 'chat-gateway').map(([name]) => name)
     t.ok(gateways.length >= 3, `${gateways.length} gateways`)
@@ -314,7 +343,7 @@ function haproxySections (text: string): Map<string, string[]> {
 // --- Kubernetes -------------------------------------------------------------------
 
 interface Probe { httpGet?: { path?: string, port?: string | number } }
-interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: { name: string, key: string }, fieldRef?: { fieldPath: string } } }
+interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: { name: string, key: string, optional?: boolean }, fieldRef?: { fieldPath: string } } }
 interface SecurityContext { runAsNonRoot?: boolean, runAsUser?: number, allowPrivilegeEscalation?: boolean, readOnlyRootFilesystem?: boolean }
 interface Container {
   name: string
@@ -481,6 +510,30 @@ t.test('Kubernetes manifests', async (t) => {
     }
   })
 
+  t.test('the browser client: a Deployment forwarding to the auth-api and chat-gateway Services, probed on its port', async (t) => {
+    const web = manifests.find((m) => m.kind === 'Deployment' && podSpec(m).containers.some((c) => /(?:^|\/)web(?::|$)/.test(c.image ?? '')))
+    t.ok(web, 'a Deployment runs metadome/web')
+    const container = web === undefined ? undefined : podSpec(web).containers[0]
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value ?? '']))
+    const known = new Set(Object.keys(WebConfig.properties))
+    for (const key of Object.keys(env)) t.ok(known.has(key), `web: ${key} is a variable web reads`)
+    t.equal(container?.envFrom, undefined, 'web mounts no shared ConfigMap (it reads none of their variables)')
+    t.doesNotThrow(() => loadConfig(WebConfig, env), 'its environment loads')
+    t.equal(new URL(env.WEB_AUTH_URL ?? 'x:').hostname, 'auth-api', 'forwards to the auth-api Service')
+    t.equal(new URL(env.WEB_GATEWAY_URL ?? 'x:').hostname, 'chat-gateway', 'and to the chat-gateway Service')
+    const port = container?.ports?.find((p) => p.name === 'http')?.containerPort
+    t.equal(port, Number(env.PORT), 'the http port is the one it listens on')
+    for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']] as const) {
+      t.equal(container?.[probe]?.httpGet?.path, path, `web: ${probe} on ${path}`)
+    }
+    const service = manifests.find((m) => m.kind === 'Service' && selects(m.spec?.selector, web?.spec?.template?.metadata?.labels))
+    t.equal(service?.metadata.name, 'web', 'a Service named web selects it (the ingress routes to it)')
+    const auth = deploymentOf('auth-api')
+    const authEnv = new Map((auth === undefined ? [] : podSpec(auth).containers[0]?.env ?? []).map((e) => [e.name, e]))
+    t.match(authEnv.get('PUBLIC_URL')?.value, /^https:\/\//, 'auth-api\'s PUBLIC_URL is an https address')
+    t.equal(authEnv.get('SMTP_URL')?.valueFrom?.secretKeyRef?.optional, true, 'SMTP_URL from an optional Secret: the stack runs without mail')
+  })
+
   t.test('every workload: non-root, no privilege escalation, resource limits', async (t) => {
     for (const workload of workloads) {
       const spec = podSpec(workload)
@@ -564,13 +617,16 @@ t.test('Kubernetes manifests', async (t) => {
     const paths = ingresses.flatMap((ingress) => (ingress.spec?.rules ?? []).flatMap((rule) =>
       (rule.http?.paths ?? []).map((path) => ({ ...path, where: `${ingress.metadata.name ?? ''} ${rule.host ?? '*'} ${path.path ?? ''} (${path.pathType ?? ''})` }))))
     for (const ingress of ingresses) t.notOk(ingress.spec?.defaultBackend, `${ingress.metadata.name ?? ''}: no default backend, which would take every path`)
-    for (const path of paths) {
+    // The web server takes its host's every path: it serves the page and
+    // forwards only the public API (apps/web/test/server.test.ts).
+    const apiPaths = paths.filter((path) => path.backend?.service?.name !== 'web')
+    for (const path of apiPaths) {
       t.notOk(path.path === '/' || path.path === undefined || path.path === '', `${path.where}: not the whole site`)
     }
     // What each app serves for operators, Prometheus and the kubelet (libs/service, openapi.ts, asyncapi.ts).
     const internal = ['/metrics', '/docs', '/docs/', '/docs/json', '/docs/static/index.html', '/openapi.json', '/asyncapi', '/asyncapi.json', '/healthz', '/readyz']
     for (const requestPath of internal) {
-      const exposing = paths.filter((path) => routes(path, requestPath)).map((path) => path.where)
+      const exposing = apiPaths.filter((path) => routes(path, requestPath)).map((path) => path.where)
       t.same(exposing, [], `${requestPath} is not routed`)
     }
     const reaches = (requestPath: string, service: string): boolean =>
@@ -579,6 +635,9 @@ t.test('Kubernetes manifests', async (t) => {
     t.ok(reaches('/.well-known/jwks.json', 'auth-api'), 'and its JWKS')
     t.ok(reaches('/v1/ws', 'chat-gateway'), 'the gateway\'s WebSocket is routed')
     t.ok(reaches('/v1/conversations', 'chat-gateway'), 'and its REST API')
+    t.ok(reaches('/', 'web'), 'the browser client\'s page is routed')
+    const webHosts = new Set(paths.filter((path) => path.backend?.service?.name === 'web').map((path) => path.where.split(' ')[1]))
+    t.same(apiPaths.filter((path) => webHosts.has(path.where.split(' ')[1])).map((path) => path.where), [], 'the browser client\'s host sends nothing straight to an app')
     t.notOk(routes({ path: '/v1', pathType: 'Prefix' }, '/v1x/metrics'), 'Prefix matches whole elements (the check itself)')
     t.ok(routes({ path: '/', pathType: 'Prefix' }, '/metrics'), 'a / Prefix would expose /metrics (the check itself)')
   })
