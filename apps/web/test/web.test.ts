@@ -18,6 +18,10 @@ import { DESKTOP, PASSWORD, PHONE, launch, newPerson, openConversation, screensh
 // one stack for the whole file; the subtests run in order and build on one
 // another (the people made in the first chat on in the later ones).
 
+// Nine browser scenarios in one file: about 35 s alone, over 70 s beside the
+// rest of the suite on two cores, so more than tap's default 120 s of room.
+t.setTimeout(300_000)
+
 const run = promisify(execFile)
 const stack = await startStack(t, { gateways: 1 })
 const url = await serveWeb(t, stack)
@@ -43,10 +47,20 @@ t.test('two people create accounts, find each other and chat both ways, with typ
 
   await alice.page.getByRole('searchbox', { name: 'Search people' }).fill('bo')
   await alice.page.getByRole('button', { name: 'Message bob' }).click()
+  const beforeSend = Date.now()
   await send(alice.page, 'hi bob, this is alice')
 
   const list = bob.page.getByRole('list', { name: 'Conversations', exact: true })
   await list.getByRole('button', { name: 'alice, 1 unread' }).waitFor()
+  // Last activity: the time of the newest message (the browser and the
+  // servers share this machine's clock).
+  const lastActivity = async (page: Page, name: string | RegExp): Promise<number> => {
+    const time = page.getByRole('list', { name: 'Conversations', exact: true }).getByRole('button', { name }).locator('time')
+    t.not((await time.textContent())?.trim() ?? '', '', 'the last activity is shown')
+    return Date.parse(await time.getAttribute('datetime') ?? '')
+  }
+  const sentAt = await lastActivity(bob.page, 'alice, 1 unread')
+  t.ok(sentAt >= beforeSend - 2_000 && sentAt <= Date.now() + 2_000, 'bob\'s list shows the time alice\'s message was sent')
   // bob's page has it (not yet read): alice sees it delivered.
   await alice.page.locator('.message.mine .mark', { hasText: 'Delivered' }).waitFor()
   await screenshot(bob.page, 'conversations-phone')
@@ -61,6 +75,7 @@ t.test('two people create accounts, find each other and chat both ways, with typ
   await bob.page.getByRole('textbox', { name: 'Message', exact: true }).fill('')
   await send(bob.page, 'hello alice')
   await sees(alice.page, 'hello alice')
+  t.ok(await lastActivity(alice.page, /^bob/) >= sentAt, 'a newer message moves the last activity on')
   await bob.page.locator('.message.mine .mark', { hasText: 'Read' }).waitFor()
   await screenshot(alice.page, 'conversation-desktop')
   await screenshot(bob.page, 'conversation-phone')
