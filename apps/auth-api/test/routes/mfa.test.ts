@@ -123,3 +123,41 @@ t.test('turning TOTP off takes the password and a code', async (t) => {
   t.equal((await disable({ currentPassword: PASSWORD, code: codeAt(secret, 1) })).json().error.code, 'mfa_not_enabled')
   t.equal((await app.inject({ method: 'POST', url: '/v1/auth/mfa/totp/confirm', headers: bob.auth, payload: { code: '123456' } })).json().error.code, 'mfa_not_enabled', 'nothing to confirm')
 })
+
+t.test('the ±1 step window: the previous and next steps sign in; two steps back or ahead, or a used step, do not', async (t) => {
+  // The app runs in this process: its clock (Date.now, which services/totp.ts
+  // reads) is set here to the middle of a step, so no step boundary can fall
+  // between computing a code and checking it.
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  const base = Math.floor(realNow() / 30_000)
+  const setStep = (step: number): void => { Date.now = () => step * 30_000 + 15_000 }
+  const codeOf = (secret: string, step: number): string =>
+    new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: step * 30_000 + 15_000 })
+
+  setStep(base)
+  const { app } = await build(t)
+  const dave = await signUp(app, 'dave')
+  const { secret } = await enable(app, dave)
+  const signInWith = async (code: string) => {
+    const mfaToken = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'dave', password: PASSWORD } })).json().mfaToken
+    return await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { mfaToken, code } })
+  }
+  const refused = async (code: string, why: string) => {
+    const res = await signInWith(code)
+    t.equal(res.statusCode, 401, why)
+    t.equal(res.json().error.code, 'invalid_mfa_code', why)
+  }
+
+  setStep(base + 2)
+  t.equal((await signInWith(codeOf(secret, base + 1))).statusCode, 200, 'the previous step')
+  t.equal((await signInWith(codeOf(secret, base + 3))).statusCode, 200, 'the next step')
+  await refused(codeOf(secret, base + 3), 'the step just used, again')
+
+  // Every step tried below is later than the last one used, so only the window refuses them.
+  setStep(base + 6)
+  await refused(codeOf(secret, base + 4), 'two steps back')
+  await refused(codeOf(secret, base + 8), 'two steps ahead')
+  t.equal((await signInWith(codeOf(secret, base + 6))).statusCode, 200, 'the current step, after three wrong codes (not throttled yet)')
+  t.equal((await app.authDb.selectFrom('users').select('totp_last_step').where('id', '=', dave.id).executeTakeFirstOrThrow()).totp_last_step, base + 6, 'the last step used is kept')
+})
