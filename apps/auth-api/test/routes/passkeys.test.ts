@@ -108,3 +108,23 @@ t.test('refused: another origin, a replayed assertion, a counter that does not g
     t.equal((await app.inject({ method: 'POST', url: '/v1/auth/passkeys/register-options' })).statusCode, 401)
   })
 })
+
+t.test('WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS override PUBLIC_URL: the options name that id, and only those origins are accepted', async (t) => {
+  const { app } = await build(t, { PUBLIC_URL: `${ORIGIN}/`, WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://app.example.com,https://other.example.com' })
+  const dan = await signUp(app, 'dan')
+  const options = (await app.inject({ method: 'POST', url: '/v1/auth/passkeys/register-options', headers: dan.auth })).json()
+  t.equal(options.rp.id, 'example.com', 'rp.id is WEBAUTHN_RP_ID, not PUBLIC_URL\'s host')
+
+  const fromPublicUrl = await register(app, dan, new SoftAuthenticator('example.com', ORIGIN))
+  t.equal(fromPublicUrl.statusCode, 400)
+  t.equal(fromPublicUrl.json().error.code, 'passkey_refused', 'PUBLIC_URL\'s origin is not in WEBAUTHN_ORIGINS')
+  t.equal((await register(app, dan, new SoftAuthenticator(RP_ID, 'https://app.example.com'))).json().error.code, 'passkey_refused', 'PUBLIC_URL\'s host as the relying party')
+  const key = new SoftAuthenticator('example.com', 'https://app.example.com')
+  t.equal((await register(app, dan, key)).statusCode, 201, 'a listed origin and WEBAUTHN_RP_ID')
+
+  const refused = await login(app, key.get(await loginOptions(app), { origin: ORIGIN }))
+  t.equal(refused.statusCode, 401)
+  t.equal(refused.json().error.code, 'passkey_refused', 'signing in from an origin not listed')
+  t.equal((await login(app, key.get(await loginOptions(app), { origin: 'https://other.example.com' }))).statusCode, 200, 'the second listed origin')
+  t.equal((await login(app, key.get(await loginOptions(app)))).statusCode, 200, 'the first')
+})
