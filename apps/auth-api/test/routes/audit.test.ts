@@ -1,4 +1,5 @@
 import t from 'tap'
+import { sql } from 'kysely'
 import { TOTP, Secret } from 'otpauth'
 import { AuditAction } from '@metadome/contracts'
 import { build, makeAdmin, signIn, signUp, PASSWORD } from '../helper.js'
@@ -94,4 +95,51 @@ t.test('each kind of change is audited: who, what, when, from where; never a sec
     t.notOk(raw.includes(Buffer.from(s).toString('base64')), 'nor in base64')
   }
   t.notMatch(raw, /alice@(new\.)?example\.com/, 'nor the addresses themselves')
+})
+
+// An audited change and its entry are written in one transaction
+// (services/users.ts): both are stored or neither. Failures are forced with
+// triggers in this test's own database: one refuses the audit entry, the
+// other (deferred to commit, so it fires after the entry was written)
+// refuses the change itself.
+t.test('a change and its audit entry are stored together or not at all', async (t) => {
+  const { app } = await build(t)
+  const erin = await signUp(app, 'erin', { email: 'erin@example.com' })
+  const entries = async (action: AuditAction) => await app.authDb.selectFrom('audit_log').select('id').where('action', '=', action).where('user_id', '=', erin.id).execute()
+  const email = async () => (await app.authDb.selectFrom('users').select('email').where('id', '=', erin.id).executeTakeFirstOrThrow()).email
+  const patch = async (payload: Record<string, unknown>) => await app.inject({ method: 'PATCH', url: `/v1/users/${erin.id}`, headers: erin.auth, payload })
+
+  t.test('an audit entry that cannot be written undoes the change', async (t) => {
+    await sql`CREATE FUNCTION auth.refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.action IN ('password.changed', 'email.changed') THEN RAISE EXCEPTION 'audit refused by the test'; END IF; RETURN NEW; END $$`.execute(app.authDb)
+    await sql`CREATE TRIGGER refuse_audit BEFORE INSERT ON auth.audit_log FOR EACH ROW EXECUTE FUNCTION auth.refuse_audit()`.execute(app.authDb)
+    t.teardown(async () => { await sql`DROP TRIGGER refuse_audit ON auth.audit_log; DROP FUNCTION auth.refuse_audit()`.execute(app.authDb) })
+
+    const password = await patch({ password: 'a brand new passphrase', currentPassword: PASSWORD })
+    t.equal(password.statusCode, 500)
+    t.notMatch(password.body, /audit refused/, 'the cause is not shown')
+    t.equal((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'erin', password: 'a brand new passphrase' } })).statusCode, 401, 'the new password was not stored')
+    await signIn(app, 'erin')
+    t.equal((await app.inject({ url: '/v1/users/me', headers: erin.auth })).statusCode, 200, 'sessions were not ended')
+
+    t.equal((await patch({ email: 'erin@new.example.com', currentPassword: PASSWORD })).statusCode, 500)
+    t.equal(await email(), 'erin@example.com', 'the new address was not stored')
+    t.same(await entries('password.changed'), [])
+    t.same(await entries('email.changed'), [])
+  })
+
+  t.test('a change that fails at commit takes its already written audit entry with it', async (t) => {
+    await sql`CREATE FUNCTION auth.refuse_email() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.email = 'erin@refused.example.com' THEN RAISE EXCEPTION 'email refused by the test'; END IF; RETURN NEW; END $$`.execute(app.authDb)
+    await sql`CREATE CONSTRAINT TRIGGER refuse_email AFTER UPDATE ON auth.users DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION auth.refuse_email()`.execute(app.authDb)
+    t.teardown(async () => { await sql`DROP TRIGGER refuse_email ON auth.users; DROP FUNCTION auth.refuse_email()`.execute(app.authDb) })
+
+    t.equal((await patch({ email: 'erin@refused.example.com', currentPassword: PASSWORD })).statusCode, 500)
+    t.equal(await email(), 'erin@example.com', 'the address was not changed')
+    t.same(await entries('email.changed'), [], 'nor is its entry, though it was inserted before the commit failed')
+
+    t.equal((await patch({ email: 'erin@fine.example.com', currentPassword: PASSWORD })).statusCode, 200, 'other changes go through')
+    t.equal(await email(), 'erin@fine.example.com')
+    t.equal((await entries('email.changed')).length, 1, 'with their entry')
+  })
 })
