@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
-import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
+import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown, tempDir as temporaryFolder } from '@metadome/testing'
 import { AuthConfig } from '@metadome/auth-api/config'
 import { buildApp as buildAuth } from '@metadome/auth-api/app'
 import { GatewayConfig } from '@metadome/chat-gateway/config'
@@ -96,7 +93,5 @@ export async function listen (app: FastifyInstance): Promise<string> {
 
 /** A folder of its own (auth-api's DATA_DIR, for its generated signing key), removed at teardown. */
 export async function tempDir (t: Teardown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'metadome-e2e-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
-  return dir
+  return await temporaryFolder(t, 'metadome-e2e-')
 }

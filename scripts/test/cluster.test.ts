@@ -1,11 +1,9 @@
 import t, { type Test } from 'tap'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@nats-io/transport-node'
 import { jetstreamManager } from '@nats-io/jetstream'
 import pg from 'pg'
-import { freePorts, startStack, until, type Stack } from '@metadome/testing'
+import { freePorts, startStack, until, type Stack, tempDir } from '@metadome/testing'
 import { startEmbeddedPostgres, type LocalDatabase } from '../start/embedded-postgres.js'
 import { createTraffic } from '../chaos/traffic.js'
 import { verify, formatReport, type ChaosReport } from '../chaos/verify.js'
@@ -29,8 +27,7 @@ let stack: Stack
 let database: LocalDatabase
 
 t.before(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'metadome-cluster-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'metadome-cluster-')
   const [pgPort = 0] = await freePorts(1)
   database = await startEmbeddedPostgres(dir, pgPort, () => {})
   t.teardown(async () => { await database.stop() })

@@ -1,11 +1,10 @@
 import t, { type Test } from 'tap'
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, writeFile } from 'node:fs/promises'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstream } from '@nats-io/jetstream'
-import { freePorts, httpStatus, startProcess, until } from '@metadome/testing'
+import { freePorts, httpStatus, startProcess, until, tempDir } from '@metadome/testing'
 import { buildAuthApi, buildGateway, buildWriter, listen, signUp } from '@metadome/e2e'
 import { inboxPrefix } from '@metadome/nats'
 import { directConversationId } from '@metadome/contracts'
@@ -24,8 +23,7 @@ const NS = 'metadome'
 let url = ''
 
 t.before(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'metadome-nats-perms-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'metadome-nats-perms-')
   const [port = 0, monitor = 0] = await freePorts(2)
   await copyFile(join(root, 'deploy/nats/permissions.conf'), join(dir, 'permissions.conf'))
   await writeFile(join(dir, 'server.conf'), [

@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '@metadome/config'
 import { createLogger } from '@metadome/logger'
-import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown } from '@metadome/testing'
+import { createTestDatabase, createTestNamespace, captureLogs, testNatsUrl, type CapturedLogs, type Teardown, tempDir as temporaryFolder } from '@metadome/testing'
 import { AuthConfig } from '../src/config.js'
 import { buildApp, type BuildOptions } from '../src/app.js'
 // What the plugins decorate the app with (app.authDb, app.tokens, …), for the
@@ -23,9 +20,7 @@ export interface TestApp {
 
 /** A folder of its own for DATA_DIR (the generated signing key), removed at teardown. */
 export async function tempDir (t: Teardown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mdauth-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
-  return dir
+  return await temporaryFolder(t, 'mdauth-')
 }
 
 /**

@@ -1,15 +1,13 @@
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { Secret, TOTP } from 'otpauth'
 import { ChatClient, type TextEvent } from '@metadome/client'
 import { FileKeyStore } from '@metadome/client/node'
 import { buildGateway, startStack } from '@metadome/e2e'
-import { repoRoot, startAppProcess, until } from '@metadome/testing'
+import { repoRoot, startAppProcess, until, tempDir } from '@metadome/testing'
 import { readability } from './helpers/readable.js'
 import { DESKTOP, PASSWORD, PHONE, launch, newPerson, openConversation, screenshot, sees, send, serveWeb, storedSecrets, visit, type Person } from './helpers/browser.js'
 
@@ -147,8 +145,7 @@ t.test('a group: made, renamed, a third person added reads what is sent after, a
 
 t.test('the browser and the SDK as the terminal client uses it read each other; a changed key is announced', async (t) => {
   // As `metadome register` and `login` do: the SDK with a FileKeyStore.
-  const home = await mkdtemp(join(tmpdir(), 'metadome-web-cli-'))
-  t.teardown(async () => { await rm(home, { recursive: true, force: true }) })
+  const home = await tempDir(t, 'metadome-web-cli-')
   const options = { authUrl: stack.authUrl, gatewayUrl: stack.gatewayUrls, username: 'dave', password: 'correct horse battery staple' }
   const user = await ChatClient.register({ authUrl: stack.authUrl, username: 'dave', password: options.password })
   await stack.known(user.id)
@@ -207,8 +204,7 @@ t.test('the browser and the SDK as the terminal client uses it read each other; 
 })
 
 t.test('the terminal client itself (the metadome command) and the browser read each other', async (t) => {
-  const home = await mkdtemp(join(tmpdir(), 'metadome-web-term-'))
-  t.teardown(async () => { await rm(home, { recursive: true, force: true }) })
+  const home = await tempDir(t, 'metadome-web-term-')
   const env = { ...process.env, METADOME_HOME: home, METADOME_PASSWORD: PASSWORD, METADOME_AUTH_URL: stack.authUrl, METADOME_GATEWAY_URL: stack.gatewayUrls.join(',') }
   const metadome = async (...args: string[]): Promise<string> => {
     const { stdout } = await run(process.execPath, [join(repoRoot, 'apps/cli/bin/metadome.js'), ...args], { env })

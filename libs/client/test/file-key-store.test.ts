@@ -1,12 +1,11 @@
 import t, { type Test } from 'tap'
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FileKeyStore } from '../src/node.js'
+import { tempDir } from '@metadome/testing'
 
 async function folder (t: Test): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mdstore-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'mdstore-')
   return dir
 }
 

@@ -1,12 +1,11 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { connect as tcpConnect } from 'node:net'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import { createUser } from '@nats-io/nkeys'
-import { freePort, makeTestCertificates, until } from '@metadome/testing'
+import { freePort, makeTestCertificates, until, tempDir } from '@metadome/testing'
 import { connectNats, natsAuth } from '../src/index.js'
 
 // NATS_TLS_CA_FILE and NATS_USER/NATS_PASSWORD against a real nats-server
@@ -56,8 +55,7 @@ t.test('an app connects over TLS with NATS_TLS_CA_FILE and its credentials, and 
 t.test('an app connects with NATS_CREDS_FILE, and not with the seed of a user the server does not know', async (t) => {
   const user = createUser()
   const stranger = createUser()
-  const dir = await mkdtemp(join(tmpdir(), 'mdcreds-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'mdcreds-')
   const credsFile = async (name: string, seed: Uint8Array): Promise<string> => {
     const file = join(dir, `${name}.creds`)
     const jwt = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.e30.c2lnbmF0dXJl'

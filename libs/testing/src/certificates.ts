@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Teardown } from './teardown.js'
+import { tempDir } from './temp-dir.js'
 
 const run = promisify(execFile)
 
@@ -23,8 +23,7 @@ export interface TestCertificates {
  * TLS, the JWKS over https). Valid for a day.
  */
 export async function makeTestCertificates (t: Teardown): Promise<TestCertificates> {
-  const dir = await mkdtemp(join(tmpdir(), 'mdcerts-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'mdcerts-')
   const file = (name: string): string => join(dir, name)
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
   await run('openssl', ['req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=metadome test CA'])

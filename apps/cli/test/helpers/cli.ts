@@ -1,9 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Teardown } from '@metadome/testing'
+import { type Teardown, tempDir } from '@metadome/testing'
 import type { Stack } from '@metadome/e2e'
 
 export const BIN = fileURLToPath(new URL('../../bin/metadome.js', import.meta.url))
@@ -16,8 +13,7 @@ export interface Result {
 
 /** A config folder of its own (one per person, or per device), removed at teardown. */
 export async function newHome (t: Teardown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'mdcli-'))
-  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const dir = await tempDir(t, 'mdcli-')
   return dir
 }
 
