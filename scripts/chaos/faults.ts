@@ -1,4 +1,5 @@
 import type { AppProcess, ProcessHandle, Stack } from '@metadome/testing'
+import type { Namespace } from '@metadome/contracts'
 
 // The faults of a chaos run, each one thing an operator's bad day brings,
 // done to the real processes: kill -9, SIGTERM, SIGSTOP/SIGCONT, a NATS
@@ -8,6 +9,8 @@ export interface FaultContext {
   stack: Stack
   /** The CHAT stream's name (namespaced). */
   chatStream: string
+  /** The apps' NATS_NAMESPACE. */
+  ns: Namespace
   /** Restarts PostgreSQL (its connections are cut; it is back when this resolves). */
   restartDatabase: () => Promise<void>
   log: (line: string) => void
@@ -60,12 +63,21 @@ export const pause = (which: 'gateway' | 'writer', index: number, pausedMs: numb
 
 export const killWriter = (index: number, downMs = 2_000): Fault => killApp('writer', index, downMs)
 
-export const killChatLeader = (downMs = 5_000): Fault => ({
-  name: `kill -9 the NATS node leading CHAT, start it ${downMs / 1000} s later`,
-  run: async ({ stack, chatStream, log }) => {
+/**
+ * kill -9 the NATS node leading CHAT, start it `downMs` later. With
+ * `writerConsumers`, the writer's two durable consumers (CHAT and USERS) are
+ * first made to be led from that node, so their leaders die with it too.
+ */
+export const killChatLeader = (downMs = 5_000, { writerConsumers = false } = {}): Fault => ({
+  name: `kill -9 the NATS node leading CHAT${writerConsumers ? ' and the writer\'s consumers' : ''}, start it ${downMs / 1000} s later`,
+  run: async ({ stack, chatStream, ns, log }) => {
     const leader = await stack.nats.streamLeader(chatStream)
     if (leader === undefined) throw new Error(`${chatStream} has no leader to kill`)
-    log(`  (${leader.serverName} leads ${chatStream})`)
+    if (writerConsumers) {
+      await stack.nats.moveConsumerLeader(chatStream, ns.consumer('writer'), leader)
+      await stack.nats.moveConsumerLeader(ns.stream('USERS'), ns.consumer('writer_users'), leader)
+    }
+    log(`  (${leader.serverName} leads ${chatStream}${writerConsumers ? ' and the writer\'s consumers' : ''})`)
     await leader.kill()
     await sleep(downMs)
     await leader.start()

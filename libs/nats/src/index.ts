@@ -1,4 +1,5 @@
 export { namespace, type Namespace } from './namespace.js'
 export { connectNats, pingNats, natsServers, natsAuth, inboxPrefix, type NatsConfig, type NatsAuth } from './connect.js'
 export { ensureStream, ensureConsumer } from './setup.js'
+export { RESUMING_PULL, RESUMING_API_TIMEOUT_MS } from './pull.js'
 export { natsPlugin, type NatsPluginOptions } from './plugin.js'

@@ -1,7 +1,7 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from '@nats-io/jetstream'
 import { Compile } from 'typebox/compile'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Namespace } from '@metadome/nats'
+import { RESUMING_PULL, type Namespace } from '@metadome/nats'
 import { UserEvent, usersStream } from '@metadome/contracts'
 
 const checkEvent = Compile(UserEvent)
@@ -74,7 +74,7 @@ export async function followUserEvents (deps: UserEventsDeps): Promise<() => Pro
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(Date.now() - LOOKBACK_MS).toISOString()
   })
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 })
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256, ...RESUMING_PULL })
   const done = (async () => {
     for await (const m of messages) {
       let event: unknown

@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
+import { RESUMING_PULL } from '@metadome/nats'
 import { Batcher, type BatcherOptions } from './batcher.js'
 
 export interface ConsumeLoopOptions extends Omit<BatcherOptions<JsMsg>, 'maxInFlight'> {
@@ -42,7 +43,7 @@ export class ConsumeLoop {
   private async run (): Promise<void> {
     while (!this.closing) {
       try {
-        const messages = await this.opts.consumer.consume({ max_messages: this.opts.maxSize * (this.opts.batchesInFlight + 1) })
+        const messages = await this.opts.consumer.consume({ max_messages: this.opts.maxSize * (this.opts.batchesInFlight + 1), ...RESUMING_PULL })
         this.messages = messages
         if (this.closing) messages.stop()
         void this.watch(messages)

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect } from '@nats-io/transport-node'
-import { jetstreamManager } from '@nats-io/jetstream'
+import { jetstreamManager, type ClusterInfo, type JetStreamManager } from '@nats-io/jetstream'
 import type { Teardown } from '../teardown.js'
 import { until } from '../until.js'
 import { freePorts } from './free-ports.js'
@@ -46,6 +46,14 @@ export interface NatsCluster {
    * Throws when the stream does not exist.
    */
   streamLeader: (stream: string) => Promise<NatsNode | undefined>
+  /** The node leading a durable consumer's replica group, as streamLeader does for a stream. */
+  consumerLeader: (stream: string, consumer: string) => Promise<NatsNode | undefined>
+  /**
+   * Makes `node` lead the consumer: asks its leader to step down until the
+   * election lands there (NATS picks the new leader; 2.9 cannot be told
+   * which). Throws after `attempts` elections elsewhere.
+   */
+  moveConsumerLeader: (stream: string, consumer: string, node: NatsNode, attempts?: number) => Promise<void>
   /** SIGTERM to every node, in parallel. */
   stop: () => Promise<void>
 }
@@ -185,14 +193,13 @@ export async function startNatsCluster (t: Teardown, options: NatsClusterOptions
     return node !== undefined && running.includes(node) ? node : undefined
   }, timeoutMs, `a JetStream meta leader of cluster ${name}`)
 
-  const streamLeader = async (stream: string): Promise<NatsNode | undefined> => {
+  const leaderOf = async (info: (jsm: JetStreamManager) => Promise<{ cluster?: ClusterInfo }>): Promise<NatsNode | undefined> => {
     const servers = live().map((n) => n.url)
     if (servers.length === 0) return undefined
     const nc = await connect({ servers, timeout: 2_000, reconnect: false })
     try {
       const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 2_000 })
-      const info = await jsm.streams.info(stream)
-      const leader = info.cluster?.leader
+      const leader = (await info(jsm)).cluster?.leader
       return leader === undefined || leader === '' ? undefined : nodes.find((n) => n.serverName === leader)
     } catch (err) {
       // No leader: nobody answers the request (timeout) or the API is busy (503).
@@ -201,6 +208,23 @@ export async function startNatsCluster (t: Teardown, options: NatsClusterOptions
     } finally {
       await nc.close()
     }
+  }
+  const streamLeader = async (stream: string): Promise<NatsNode | undefined> => await leaderOf(async (jsm) => await jsm.streams.info(stream))
+  const consumerLeader = async (stream: string, consumer: string): Promise<NatsNode | undefined> =>
+    await leaderOf(async (jsm) => await jsm.consumers.info(stream, consumer))
+
+  const moveConsumerLeader = async (stream: string, consumer: string, node: NatsNode, attempts = 20): Promise<void> => {
+    for (let i = 0; i < attempts; i++) {
+      const leader = await until(async () => await consumerLeader(stream, consumer), 20_000, `a leader for ${consumer}`)
+      if (leader === node) return
+      const nc = await connect({ servers: leader.url, timeout: 2_000, reconnect: false })
+      try {
+        await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`, '', { timeout: 5_000 })
+      } finally {
+        await nc.close()
+      }
+    }
+    throw new Error(`${consumer} is not led by ${node.serverName} after ${attempts} elections`)
   }
 
   const cluster: NatsCluster = {
@@ -213,6 +237,8 @@ export async function startNatsCluster (t: Teardown, options: NatsClusterOptions
     metaLeader,
     waitForMetaLeader,
     streamLeader,
+    consumerLeader,
+    moveConsumerLeader,
     stop
   }
   await waitForMetaLeader(options.readyTimeoutMs ?? 30_000)

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import { ensureConsumer, ensureStream } from '@metadome/nats'
+import { ensureConsumer, ensureStream, RESUMING_API_TIMEOUT_MS } from '@metadome/nats'
 import { chatStream, usersStream, type ChatStreamLimits } from '@metadome/contracts'
 import { deadLetterPublisher, deadLetterStream, type DeadLetterPublisher } from '../../writer/dead-letter.js'
 import { storedThroughReader } from '../../writer/position.js'
@@ -63,11 +63,13 @@ export const streamsPlugin = fp(async function streamsPlugin (app: FastifyInstan
   await ensureConsumer(jsm, chat.name, { ...common, durable_name: ns.consumer('writer'), max_ack_pending: opts.maxAckPending }, replicas)
   await ensureConsumer(jsm, users.name, { ...common, durable_name: ns.consumer('writer_users'), max_ack_pending: 1_000 }, replicas)
 
+  // Consumers checked after a reconnect give up on a leaderless one sooner (RESUMING_PULL).
+  const { consumers } = jetstream(nc, { timeout: RESUMING_API_TIMEOUT_MS })
   app.decorate('writerStreams', {
     js,
     jsm,
-    chat: await js.consumers.get(chat.name, ns.consumer('writer')),
-    users: await js.consumers.get(users.name, ns.consumer('writer_users')),
+    chat: await consumers.get(chat.name, ns.consumer('writer')),
+    users: await consumers.get(users.name, ns.consumer('writer_users')),
     deadLetter: deadLetterPublisher(js, ns),
     storedThrough: storedThroughReader(jsm, chat.name, ns.consumer('writer')),
     nextGroupEvent: nextGroupEventReader(jsm, chat.name, ns)
