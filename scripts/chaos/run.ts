@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { namespace } from '@metadome/contracts'
 import { until, type ProcessExit, type Stack } from '@metadome/testing'
 import { createTraffic, type Traffic } from './traffic.js'
 import { verify, type ChaosReport } from './verify.js'
@@ -45,11 +46,12 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
     log
   })
   o.onTraffic?.(traffic)
-  const ctx: FaultContext = { stack: o.stack, chatStream: `${o.namespace}_CHAT`, restartDatabase: o.restartDatabase, log }
+  const ctx: FaultContext = { stack: o.stack, chatStream: `${o.namespace}_CHAT`, ns: namespace(o.namespace), restartDatabase: o.restartDatabase, log }
   try {
     traffic.start()
     const started = Date.now()
     const step = (o.seconds * 1000) / (o.faults.length + 1)
+    const ran: ChaosReport['faults'] = []
     for (const [i, fault] of o.faults.entries()) {
       await sleep(Math.max(0, started + step * (i + 1) - Date.now()))
       const at = ((Date.now() - started) / 1000).toFixed(1)
@@ -57,6 +59,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
       const faultStarted = Date.now()
       await fault.run(ctx)
       const ended = Date.now()
+      ran.push({ name: fault.name, startedAt: faultStarted, endedAt: ended })
       const acks = traffic.acked.filter((m) => m.ackedAt >= faultStarted && m.ackedAt <= ended).length
       const failed = traffic.failureTimes.filter((at) => at >= faultStarted && at <= ended).length
       log(`${' '.repeat(9)}back after ${((ended - faultStarted) / 1000).toFixed(1)} s (meanwhile ${acks} acks, ${failed} failed sends)`)
@@ -66,7 +69,7 @@ export async function runChaos (o: ChaosOptions): Promise<ChaosReport> {
     log(`traffic stopped after ${((Date.now() - started) / 1000).toFixed(1)} s; settling`)
     // Whatever a failpoint crashed is started again by the supervisor; wait for it.
     await until(async () => o.stack.processes.every((p) => p.running() && !p.paused()), 60_000, 'every process running')
-    return await verify(traffic, sql)
+    return { ...await verify(traffic, sql), faults: ran }
   } finally {
     await traffic.close()
     await sql.end()

@@ -27,6 +27,8 @@ export interface Participant {
   received: Map<string, Received[]>
   /** `message` frames whose id this client had already been sent: suppressed by the SDK. */
   readonly suppressed: number
+  /** The client's events (connected, disconnected with its code, synced, rejected, error), for a report on what went missing. */
+  timeline: Array<{ at: number, event: string }>
 }
 
 export interface TrafficOptions {
@@ -120,13 +122,18 @@ export async function createTraffic (o: TrafficOptions): Promise<Traffic> {
       requestTimeoutMs: 20_000,
       heartbeatMs: 3_000
     })
-    const participant: Participant = { name, userId: client.userId, client, received: new Map(), get suppressed () { return suppressed } }
+    const participant: Participant = { name, userId: client.userId, client, received: new Map(), get suppressed () { return suppressed }, timeline: [] }
+    const note = (event: string): void => { participant.timeline.push({ at: Date.now(), event }) }
+    client.on('connected', (e) => { note(`connected to ${e.url}`) })
+    client.on('disconnected', (e) => { note(`disconnected ${e.code} ${e.reason}`) })
+    client.on('synced', (e) => { note(`synced at ${e.cursor}`) })
+    client.on('rejected', (e) => { note(`rejected seq ${e.message.seq} (${e.message.id}): ${e.code}, ${e.error.message}`) })
     client.on('text', (e) => {
       const list = participant.received.get(e.conversationId) ?? []
       list.push({ id: e.message.id, seq: e.message.seq })
       participant.received.set(e.conversationId, list)
     })
-    client.on('error', () => {})
+    client.on('error', (err) => { note(`error: ${err instanceof Error ? err.message : String(err)}`) })
     participants.push(participant)
   }
 

@@ -29,8 +29,29 @@ export interface ChaosReport {
   failures: Record<string, number>
   /** How long the system took to settle after the faults. */
   settleMs: number
+  /** How long until PostgreSQL held every acked message, and until every delivery came (undefined: not within the wait). */
+  storedMs: number | undefined
+  deliveredMs: number | undefined
   ok: boolean
+  /** The first deliveries that never came, with what the recipient's socket did around them: what a failed run is read from. */
+  missing: MissingDelivery[]
+  /** The faults as they ran (runChaos fills it in). */
+  faults: Array<{ name: string, startedAt: number, endedAt: number }>
 }
+
+export interface MissingDelivery {
+  recipient: string
+  conversationId: string
+  id: string
+  seq: number
+  sender: string
+  ackedAt: number
+  /** The recipient's socket events from 10 s before the ack to 10 s after. */
+  around: Array<{ at: number, event: string }>
+}
+
+/** Missing deliveries listed in a report, at most. */
+const MISSING_LISTED = 10
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -43,10 +64,12 @@ async function storedRows (sql: pg.Pool, ids: string[]): Promise<Map<string, num
   return rows
 }
 
-function deliveries (traffic: Traffic): { expected: number, missing: number, duplicates: number } {
+function deliveries (traffic: Traffic): { expected: number, missing: number, duplicates: number, listed: MissingDelivery[] } {
   let expected = 0
   let missing = 0
   let duplicates = 0
+  const listed: MissingDelivery[] = []
+  const names = new Map(traffic.participants.map((p) => [p.userId, p.name]))
   const counts = traffic.participants.map((p) => {
     const byId = new Map<string, number>()
     for (const list of p.received.values()) for (const r of list) byId.set(r.id, (byId.get(r.id) ?? 0) + 1)
@@ -58,11 +81,17 @@ function deliveries (traffic: Traffic): { expected: number, missing: number, dup
       if (p.userId === m.senderId || !members.includes(p.userId)) continue
       expected++
       const n = counts[i]?.get(m.id) ?? 0
-      if (n === 0) missing++
+      if (n === 0) {
+        missing++
+        if (listed.length < MISSING_LISTED) {
+          const around = p.timeline.filter((e) => Math.abs(e.at - m.ackedAt) <= 10_000)
+          listed.push({ recipient: p.name, conversationId: m.conversationId, id: m.id, seq: m.seq, sender: names.get(m.senderId) ?? m.senderId, ackedAt: m.ackedAt, around })
+        }
+      }
       if (n > 1) duplicates += n - 1
     }
   }
-  return { expected, missing, duplicates }
+  return { expected, missing, duplicates, listed }
 }
 
 /**
@@ -73,14 +102,18 @@ export async function verify (traffic: Traffic, sql: pg.Pool, settleTimeoutMs = 
   const started = Date.now()
   const ids = traffic.acked.map((m) => m.id)
   let rows = new Map<string, number[]>()
+  // When each half settled: which one a slow settle waited for.
+  let storedMs: number | undefined
+  let deliveredMs: number | undefined
   for (;;) {
     try {
       rows = await storedRows(sql, ids)
     } catch {
       // PostgreSQL may still be coming back.
     }
-    const settled = rows.size === ids.length && deliveries(traffic).missing === 0
-    if (settled || Date.now() - started > settleTimeoutMs) break
+    if (storedMs === undefined && rows.size === ids.length) storedMs = Date.now() - started
+    if (deliveredMs === undefined && deliveries(traffic).missing === 0) deliveredMs = Date.now() - started
+    if ((storedMs !== undefined && deliveredMs !== undefined) || Date.now() - started > settleTimeoutMs) break
     await sleep(250)
   }
   const settleMs = Date.now() - started
@@ -117,7 +150,11 @@ export async function verify (traffic: Traffic, sql: pg.Pool, settleTimeoutMs = 
     longestWithoutAckMs: traffic.longestWithoutAckMs(),
     failures: Object.fromEntries(traffic.failures),
     settleMs,
-    ok: lost === 0 && duplicates === 0 && wrongSeq === 0 && outOfOrder === 0
+    storedMs,
+    deliveredMs,
+    ok: lost === 0 && duplicates === 0 && wrongSeq === 0 && outOfOrder === 0,
+    missing: d.listed,
+    faults: []
   }
 }
 
@@ -135,8 +172,20 @@ export function formatReport (r: ChaosReport): string {
     ['out of seq order', String(r.outOfOrder)],
     ['longest time without an ack', `${(r.longestWithoutAckMs / 1000).toFixed(1)} s`],
     ['failed sends', Object.entries(r.failures).map(([k, v]) => `${k} ${v}`).join(', ') || '0'],
-    ['settled after the faults in', `${(r.settleMs / 1000).toFixed(1)} s`]
+    ['settled after the faults in', `${seconds(r.settleMs)} (stored in ${r.storedMs === undefined ? 'never' : seconds(r.storedMs)}, delivered in ${r.deliveredMs === undefined ? 'never' : seconds(r.deliveredMs)})`]
   ]
   const width = Math.max(...rows.map(([k]) => k.length))
-  return [...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), '', r.ok ? 'OK: nothing acked was lost or duplicated' : 'FAILED: see lost / duplicates above'].join('\n')
+  const lines = [...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`), '', r.ok ? 'OK: nothing acked was lost or duplicated' : 'FAILED: see lost / duplicates above']
+  if (r.missing.length > 0) {
+    lines.push('', 'faults:', ...r.faults.map((f) => `  ${clock(f.startedAt)} to ${clock(f.endedAt)}  ${f.name}`))
+    lines.push('deliveries that never came:')
+    for (const m of r.missing) {
+      lines.push(`  seq ${m.seq} (${m.id}) from ${m.sender} in ${m.conversationId}, acked ${clock(m.ackedAt)}, not handed to ${m.recipient}`)
+      lines.push(...m.around.map((e) => `    ${clock(e.at)}  ${m.recipient} ${e.event}`))
+    }
+  }
+  return lines.join('\n')
 }
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 23)
