@@ -34,6 +34,18 @@ export interface CatchUpTarget {
   send: (frame: { type: 'synced', cursor: number, ref?: Ref }) => void
 }
 
+/**
+ * The seqs a socket got live in the conversations it follows: a sync skips
+ * them. Read when a sync starts; one attempted again (retried.ts) keeps the
+ * first attempt's, since what that attempt wrote moved the cursor on.
+ */
+export interface LiveWindow {
+  lo: number
+  hi: number
+}
+
+export const liveWindow = (conn: CatchUpTarget): LiveWindow => ({ lo: conn.delivery.coveredFrom, hi: conn.delivery.cursor })
+
 /** Writer pages that a catch-up asks for at once. */
 const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
 
@@ -47,13 +59,12 @@ const SINCE_PAGE = Math.min(500, SINCE_MAX_LIMIT)
  * writer's answer is one the user was a member of when the message was
  * sent; its history is theirs, its future is not unless a join notice says so.
  */
-export async function syncSocket (deps: CatchUpDeps, conn: CatchUpTarget, user: MemberView, after: number, reply: { ref?: Ref } | undefined, ctx: CatchUpContext): Promise<Set<string>> {
+export async function syncSocket (deps: CatchUpDeps, conn: CatchUpTarget, user: MemberView, after: number, reply: { ref?: Ref } | undefined, ctx: CatchUpContext, gotLive: LiveWindow = liveWindow(conn)): Promise<Set<string>> {
   const { delivery } = conn
   const last = await deps.lastSeq()
   // Messages this socket got live before the sync: not again.
   const known = new Set(user.conversations)
-  const lo = delivery.coveredFrom
-  const hi = delivery.cursor
+  const { lo, hi } = gotLive
   const discovered = new Set<string>()
   const write = (item: LiveItem): void => {
     if (known.has(item.conversationId) && item.seq > lo && item.seq <= hi) return

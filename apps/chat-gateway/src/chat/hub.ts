@@ -9,12 +9,14 @@ import {
   type ChatRpcClient, type Conversation, type ConversationChange, type ConversationFrame, type JoinedNotice, type Ref
 } from '@metadome/contracts'
 import type { AuthenticatedConnection } from '../ws/connection.js'
+import type { CatchUpContext } from '../ws/delivery.js'
 import { messageFrame, type LiveItem } from './live-item.js'
 import { Semaphore } from '@metadome/service'
 import { ConversationFeeds } from './conversation-feeds.js'
 import { JoinNotices } from './join-notices.js'
 import { loadMemberships } from './membership-loader.js'
-import { catchUpConversation, syncSocket, type CatchUpDeps } from './catch-up.js'
+import { catchUpConversation, liveWindow, syncSocket, type CatchUpDeps, type LiveWindow } from './catch-up.js'
+import { retried } from './retried.js'
 import { coalesced } from './coalesced.js'
 
 export interface HubDeps {
@@ -217,27 +219,41 @@ export class Hub {
    * conversations, once, in seq order, then `synced`. Direct conversations
    * found on the way are joined.
    */
-  sync (conn: AuthenticatedConnection, after: number, reply: { ref?: Ref } | undefined): Promise<void> {
+  sync (conn: AuthenticatedConnection, after: number, reply: { ref?: Ref }): Promise<void> {
     return conn.delivery.catchUp(async (ctx) => {
       try {
-        await this.#catchUps.run(async () => {
-          const user = this.#users.get(conn.userId)
-          if (user === undefined) return
-          const discovered = await syncSocket(this.#catchUpDeps, conn, user, after, reply, ctx)
-          for (const conversationId of discovered) void this.#joinNow(conn.userId, user, conversationId)
-        })
+        await this.#syncNow(conn, after, reply, ctx, liveWindow(conn))
       } catch (err) {
         // Nothing is covered: what was held back is all written, so a failed
         // catch-up loses nothing live; the client syncs again.
         this.#deps.log.warn({ err, connectionId: conn.id }, 'catch-up failed')
-        if (reply !== undefined) conn.sendError('unavailable', 'cannot catch up now, sync again', reply.ref)
+        conn.sendError('unavailable', 'cannot catch up now, sync again', reply.ref)
       }
     })
   }
 
-  /** Catches every socket up from its cursor: after a NATS reconnect, live messages may have been missed. */
+  /**
+   * Catches every socket up from its cursor: after a NATS reconnect, live
+   * messages may have been missed. No client asked, so each is retried.
+   */
   resumeAll (): void {
-    for (const conn of this.connections()) void this.sync(conn, conn.delivery.cursor, undefined)
+    for (const conn of this.connections()) {
+      const after = conn.delivery.cursor
+      let window: LiveWindow | undefined
+      void conn.delivery.catchUp(retried(conn, this.#deps.log, 'resuming after a NATS reconnect', async (ctx) => {
+        window ??= liveWindow(conn)
+        await this.#syncNow(conn, after, undefined, ctx, window)
+      }))
+    }
+  }
+
+  async #syncNow (conn: AuthenticatedConnection, after: number, reply: { ref?: Ref } | undefined, ctx: CatchUpContext, window: LiveWindow): Promise<void> {
+    await this.#catchUps.run(async () => {
+      const user = this.#users.get(conn.userId)
+      if (user === undefined) return
+      const discovered = await syncSocket(this.#catchUpDeps, conn, user, after, reply, ctx, window)
+      for (const conversationId of discovered) void this.#joinNow(conn.userId, user, conversationId)
+    })
   }
 
   /**
@@ -287,11 +303,12 @@ export class Hub {
     const subscribed = this.#flushed()
     subscribed.catch(() => {})
     for (const conn of user.sockets) {
-      void conn.delivery.catchUp(async (ctx) => {
-        await subscribed
+      void conn.delivery.catchUp(retried(conn, this.#deps.log, `catching up on joined conversation ${conversationId}`, async (ctx) => {
+        // Again after a failed flush: the subscription must be in place before the stream is read.
+        await subscribed.catch(async () => { await this.#flushed() })
         const floor = user.floors.get(conversationId) ?? 0
         await this.#catchUps.run(async () => { await catchUpConversation(this.#catchUpDeps, conn, conversationId, floor, ctx) })
-      })
+      }))
     }
     return subscribed
   }
