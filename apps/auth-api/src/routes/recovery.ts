@@ -71,9 +71,9 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<RecoveryRoutesOptions> = 
     schema: {
       tags: ['accounts'],
       summary: 'Choose a new password with a mailed token',
-      description: 'Every session of the user ends (their sockets close). 400 invalid_token, weak_password or password_too_long.',
+      description: 'Every session of the user ends (their sockets close). 400 invalid_token, weak_password or password_too_long; 403 account_disabled while an admin has the account disabled (the link stays valid until it expires).',
       body: ResetPasswordRequest,
-      response: { 204: NoContent, ...errors(400, 413, 429) }
+      response: { 204: NoContent, ...errors(400, 403, 413, 429) }
     }
   }, async (request, reply) => {
     await resetPassword(ctx, request.body.token, request.body.password, request.ip)

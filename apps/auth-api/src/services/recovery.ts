@@ -5,7 +5,7 @@ import { deleteAccountTokens, findAccountToken, issueAccountToken, spendAccountT
 import { revokeUserSessions } from '../db/session.repository.js'
 import { appendEvent, appendSessionsRevoked } from '../db/outbox.repository.js'
 import { insertAuditEntry } from '../db/audit.repository.js'
-import { InvalidAccountToken } from '../errors.js'
+import { AccountDisabled, InvalidAccountToken } from '../errors.js'
 import type { AccountsContext } from './accounts-context.js'
 import { linkTo, resetPasswordMail } from './mail.js'
 
@@ -49,6 +49,10 @@ export async function resetPassword (ctx: AccountsContext, token: string, passwo
     const row = await spendAccountToken(trx, token, 'reset_password')
     const before = row === undefined ? undefined : await lockUserById(trx, row.user_id)
     if (row === undefined || before === undefined) throw new InvalidAccountToken()
+    // A link asked for before an admin disabled the account (from a taken
+    // mailbox, say) must not leave a password that works once it is enabled.
+    // Thrown in the transaction: the link stays unspent for the owner.
+    if (before.disabled) throw new AccountDisabled()
     // The link came to the user's mailbox: that proves the address too, if it is still theirs.
     const proven = before.email !== null && before.email.toLowerCase() === row.email?.toLowerCase()
     const user = await updateUser(trx, row.user_id, { password_hash: hash, ...(proven && { email_verified: true }) })

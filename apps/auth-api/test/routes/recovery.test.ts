@@ -1,7 +1,7 @@
 import t from 'tap'
 import { sql } from 'kysely'
 import type { Teardown } from '@metadome/testing'
-import { build, signIn, signUp, PASSWORD, type TestApp } from '../helper.js'
+import { build, makeAdmin, signIn, signUp, PASSWORD, type TestApp } from '../helper.js'
 import { mailReceiver, type MailReceiver } from '@metadome/testing/mail'
 
 // Mailed links, through a real SMTP server: email verification and password
@@ -166,4 +166,26 @@ t.test('forgot answers before it looks the account up: with the users table lock
   await app.background.settled()
   t.same((await inbox.nth(1)).to, ['frank@example.com'], 'then frank\'s mail goes out, and only his')
   t.equal(inbox.mails.length, 1)
+})
+
+t.test('a link mailed before an admin disabled the account sets no password while it is disabled', async (t) => {
+  // The attack: whoever took over the mailbox asked for a link; the admin
+  // disables the account; the link must not give them a password that works
+  // once the account is enabled again.
+  const { app, inbox } = await setUp(t)
+  const root = await signUp(app, 'root')
+  await makeAdmin(app, root.id)
+  const admin = await signIn(app, 'root')
+  const dave = await signUp(app, 'dave', { email: 'dave@example.com' })
+  await app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { username: 'dave' } })
+  const token = tokenOf((await inbox.nth(1)).link)
+  const patch = async (disabled: boolean) => await app.inject({ method: 'PATCH', url: `/v1/users/${dave.id}`, headers: admin.auth, payload: { disabled } })
+  t.equal((await patch(true)).statusCode, 200)
+
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'the taker\'s passphrase' } })
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().error.code, 'account_disabled')
+  t.equal((await patch(false)).statusCode, 200)
+  await t.rejects(signIn(app, 'dave', 'the taker\'s passphrase'), 'the link set nothing')
+  t.ok(await signIn(app, 'dave', PASSWORD), 'the owner\'s password still works')
 })
