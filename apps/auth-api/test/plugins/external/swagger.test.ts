@@ -26,7 +26,7 @@ t.test('/openapi.json documents every route of the contract, errors included, ge
     ['/v1/auth/email/verify-request', 'post', ['202', '400', '401', '429']],
     ['/v1/auth/email/verify', 'post', ['204', '400', '413', '429']],
     ['/v1/auth/password/forgot', 'post', ['202', '400', '413', '429']],
-    ['/v1/auth/password/reset', 'post', ['204', '400', '413', '429']],
+    ['/v1/auth/password/reset', 'post', ['204', '400', '403', '413', '429']],
     ['/v1/auth/mfa/totp/enroll', 'post', ['200', '400', '401', '403', '409', '413', '429']],
     ['/v1/auth/mfa/totp/confirm', 'post', ['200', '400', '401', '403', '409', '413', '429']],
     ['/v1/auth/mfa/totp', 'delete', ['204', '400', '401', '403', '409', '413', '429']],
