@@ -6,7 +6,8 @@
  * died is still electing one then. With the client's defaults (30 s
  * expiry, 15 s heartbeats) a consumer stood still for 30 to 45 s after its
  * node's kill -9; with these, 5 to 7 s (three nodes on loopback, the node
- * back after 3 s). A pull every 2 s per consumer costs the server nothing.
+ * back after 3 s). The price is one pull request every 2 s per consumer
+ * and a heartbeat a second while it is idle.
  */
 export const RESUMING_PULL = { expires: 2_000, idle_heartbeat: 1_000 } as const
 
