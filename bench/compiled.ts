@@ -28,3 +28,10 @@ export async function compiledEntry (entry: string): Promise<string[]> {
   await build({ entryPoints: [path], outfile, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: `node${process.versions.node}`, logLevel: 'warning' })
   return [outfile]
 }
+
+/** A bench script (a load generator) bundled the same way, for fork(). */
+export async function compiledScript (entry: string): Promise<string> {
+  const [script] = await compiledEntry(entry)
+  if (script === undefined) throw new Error(`${entry} did not compile`)
+  return script
+}

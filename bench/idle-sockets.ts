@@ -11,6 +11,7 @@ import { startApp, type Child } from './gateway.js'
 import { openEndpoint } from './wire.js'
 import { processCpuSeconds } from './process-cpu.js'
 import { collectGarbage } from './collect-garbage.js'
+import { compiledScript } from './compiled.js'
 import type { IdleCommand, IdleStatus } from './idle-worker.js'
 
 // Idle authenticated sockets on one gateway, at the scale one process may
@@ -88,7 +89,9 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
     const rpc = chatRpc(nc, ns, { timeoutMs: 5_000 })
     await until(async () => (await rpc.call('users.get', { userId: senderId })).user !== null, 30_000, 'the writer to know the users')
 
-    const workers: ChildProcess[] = Array.from({ length: workerCount }, () => fork(workerEntry, [], { execArgv: ['--import', 'tsx', '--conditions=@metadome/source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+    // Compiled, as the gateway is: the clients share its cores (compiled.ts).
+    const workerScript = await compiledScript(workerEntry)
+    const workers: ChildProcess[] = Array.from({ length: workerCount }, () => fork(workerScript, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
     cleanups.push(() => { for (const w of workers) w.send({ type: 'close' } satisfies IdleCommand) })
     const status = async (): Promise<IdleStatus[]> => await Promise.all(workers.map(async (w) => await new Promise<IdleStatus>((resolve) => {
       w.once('message', (m: IdleStatus) => { resolve(m) })

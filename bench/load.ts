@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { CountReply, LatencyReply, WorkerRequest } from './load-worker.js'
 import type { PairSpec, WireKind } from './wire.js'
 import { percentile } from './ws-load.js'
+import { compiledScript } from './compiled.js'
 
 // The parent's side of the load generators: N forked bench/load-worker.ts
 // processes, the pairs spread round-robin over them, every phase started on
@@ -55,8 +56,11 @@ export class LoadGenerators {
   private constructor (private readonly workers: Worker[]) {}
 
   static async start (count = defaultWorkerCount()): Promise<LoadGenerators> {
-    const workers = Array.from({ length: count }, () => new Worker(fork(entry, [], {
-      execArgv: ['--import', 'tsx', '--conditions=@metadome/source'],
+    // Compiled, as the servers are (compiled.ts): under tsx the clients cost
+    // more CPU per message, taken from the cores the servers share.
+    const script = await compiledScript(entry)
+    const workers = Array.from({ length: count }, () => new Worker(fork(script, [], {
+      execArgv: [],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })))

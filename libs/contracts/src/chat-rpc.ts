@@ -64,6 +64,10 @@ export const CONVERSATIONS_MAX_LIMIT = 200
 export const BLOCKS_MAX = 1000
 /** Small items (an id and a seq): a page of these stays far below NATS's max payload. */
 export const MEMBERSHIPS_MAX_LIMIT = 1000
+/** Users one conversations.membershipsOf request may name. */
+export const MEMBERSHIPS_BATCH_MAX_USERS = 100
+/** Memberships conversations.membershipsOf returns per user; a user with more pages on with conversations.memberships. */
+export const MEMBERSHIPS_BATCH_PER_USER = 100
 export const SINCE_DEFAULT_LIMIT = 500
 export const SINCE_MAX_LIMIT = 1000
 
@@ -112,6 +116,29 @@ export const ChatRpcMethods = {
     result: Type.Object({
       items: Type.Array(Type.Object({ conversationId: ConversationId, joinedSeq: Cursor })),
       nextAfterId: Type.Optional(ConversationId)
+    })
+  },
+
+  /**
+   * The first page of conversations.memberships for each of several users
+   * at once (a gateway asks for everyone who connects within one turn of
+   * its event loop: one request and one query, not one per socket, in a
+   * reconnect storm). At most MEMBERSHIPS_BATCH_PER_USER items per user,
+   * with `nextAfterId` when the user has more (the rest through
+   * conversations.memberships). Users whose page would not fit in the reply
+   * (NATS's max payload) are left out of `users`: the caller asks for them
+   * one by one.
+   */
+  'conversations.membershipsOf': {
+    request: Strict({
+      userIds: Type.Array(UserId, { minItems: 1, maxItems: MEMBERSHIPS_BATCH_MAX_USERS })
+    }),
+    result: Type.Object({
+      users: Type.Array(Type.Object({
+        userId: UserId,
+        items: Type.Array(Type.Object({ conversationId: ConversationId, joinedSeq: Cursor })),
+        nextAfterId: Type.Optional(ConversationId)
+      }))
     })
   },
 

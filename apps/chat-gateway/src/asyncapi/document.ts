@@ -172,6 +172,7 @@ const rpcDocs: Record<ChatRpcMethod, string> = {
   'users.get': 'The user as the chat side knows them, or null.',
   'conversations.list': 'The conversations a user is a member of now, newest activity first, a page at a time (`nextCursor`).',
   'conversations.memberships': 'The ids of a user\'s conversations and where they joined, by id, a page at a time: what a gateway subscribes a connecting user to.',
+  'conversations.membershipsOf': 'The first page of `conversations.memberships` for several users at once: what a gateway asks when many users connect together.',
   'conversations.get': 'One conversation, if the user is a member now, with their role.',
   'messages.history': 'A conversation\'s stored messages before a seq, newest first.',
   'messages.since': 'Catch-up for `sync`: stored messages after a seq in all of a user\'s conversations, and how far the writer has stored.',

@@ -15,6 +15,7 @@ import { Semaphore } from '@metadome/service'
 import { ConversationFeeds } from './conversation-feeds.js'
 import { JoinNotices } from './join-notices.js'
 import { loadMemberships } from './membership-loader.js'
+import { MembershipBatches } from './membership-batches.js'
 import { catchUpConversation, liveWindow, syncSocket, type CatchUpDeps, type LiveWindow } from './catch-up.js'
 import { retried } from './retried.js'
 import { coalesced } from './coalesced.js'
@@ -53,6 +54,13 @@ interface LocalUser {
 }
 
 const isConversationEvent = Compile(ConversationEvent)
+
+/**
+ * The stream's last seq, the writer's position and flushes are asked at most
+ * once per this long (coalesced): a connect waits up to that much more for
+ * each, and a storm of thousands of connects a second shares them.
+ */
+const SHARED_CALL_SPACING_MS = 10
 const isSignal = Compile(Type.Union([ReceiptEventFrame, TypingEventFrame]))
 
 /**
@@ -82,11 +90,13 @@ export class Hub {
    * wait hurts the sockets (their live feed is held meanwhile, bounded).
    */
   readonly #catchUps = new Semaphore(32)
+  readonly #memberships: MembershipBatches
 
   constructor (deps: HubDeps) {
     this.#deps = deps
     this.#subjects = chatSubjects(deps.ns)
     this.#catchUpDeps = { ...deps, subjects: this.#subjects, lastSeq: async () => await this.lastSeq() }
+    this.#memberships = new MembershipBatches(deps.writer, { spacingMs: SHARED_CALL_SPACING_MS })
     this.#feeds = new ConversationFeeds(deps.nc, this.#subjects, {
       message: (conversationId, msg) => { this.#onLive(conversationId, msg) },
       change: (conversationId, msg) => { this.#onChange(conversationId, msg) },
@@ -145,13 +155,13 @@ export class Hub {
   }
 
   /** The stream's last seq, read after the call (one request for everyone asking at once: see coalesced). */
-  readonly lastSeq = coalesced(async (): Promise<number> => (await this.#deps.jsm.streams.info(this.#deps.stream)).state.last_seq)
+  readonly lastSeq = coalesced(async (): Promise<number> => (await this.#deps.jsm.streams.info(this.#deps.stream)).state.last_seq, { spacingMs: SHARED_CALL_SPACING_MS })
 
   /** The writer's position, read after the call, shared likewise: a storm asked it once per socket. */
-  readonly #storedThrough = coalesced(async (): Promise<number> => (await this.#deps.writer.call('writer.position', {})).storedThrough)
+  readonly #storedThrough = coalesced(async (): Promise<number> => (await this.#deps.writer.call('writer.position', {})).storedThrough, { spacingMs: SHARED_CALL_SPACING_MS })
 
   /** A round trip to the NATS server after everything written so far (subscriptions), shared likewise. */
-  readonly #flushed = coalesced(async (): Promise<void> => { await this.#deps.nc.flush() })
+  readonly #flushed = coalesced(async (): Promise<void> => { await this.#deps.nc.flush() }, { spacingMs: SHARED_CALL_SPACING_MS })
 
   /**
    * Adds an authenticated socket: its user's conversations are subscribed
@@ -314,7 +324,7 @@ export class Hub {
   }
 
   async #load (userId: string, user: LocalUser): Promise<void> {
-    const { conversations, floors } = await loadMemberships({ ...this.#catchUpDeps, storedThrough: this.#storedThrough }, userId, async () => await this.lastSeq())
+    const { conversations, floors } = await loadMemberships({ ...this.#catchUpDeps, storedThrough: this.#storedThrough, firstPage: async (u) => await this.#memberships.firstPage(u) }, userId, async () => await this.lastSeq())
     for (const c of conversations) {
       user.conversations.add(c)
       this.#feeds.add(c, userId)

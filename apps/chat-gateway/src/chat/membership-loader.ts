@@ -2,9 +2,10 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { FastifyBaseLogger } from 'fastify'
 import { Compile } from 'typebox/compile'
 import { ChatRpcError, ConversationEvent, directMembers, type ChatRpcClient, type chatSubjects } from '@metadome/contracts'
+import { checkReadable, readStream } from './stream-reader.js'
+import type { MembershipsPage } from './membership-batches.js'
 
 const isDirect = (conversationId: string): boolean => directMembers(conversationId) !== undefined
-import { checkReadable, readStream } from './stream-reader.js'
 
 export interface MembershipDeps {
   js: JetStreamClient
@@ -18,6 +19,8 @@ export interface MembershipDeps {
   streamReadMax: number
   /** The writer's storedThrough, read after the call (shared by everyone connecting at once: see coalesced). */
   storedThrough: () => Promise<number>
+  /** The first page of conversations.memberships, asked after the call (shared likewise: see MembershipBatches). */
+  firstPage: (userId: string) => Promise<MembershipsPage>
 }
 
 /** A user's conversations now, and for groups the seq from which they see messages. */
@@ -52,7 +55,7 @@ export async function loadMemberships (deps: MembershipDeps, userId: string, las
     // many conversations a user is in, and none is missed between pages.
     let afterId: string | undefined
     do {
-      const page = await deps.writer.call('conversations.memberships', { userId, ...(afterId === undefined ? {} : { afterId }) })
+      const page = afterId === undefined ? await deps.firstPage(userId) : await deps.writer.call('conversations.memberships', { userId, afterId })
       for (const m of page.items) {
         conversations.add(m.conversationId)
         // Nothing of a group from before the user joined, even from the stream while the writer is down.

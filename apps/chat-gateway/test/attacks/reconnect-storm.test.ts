@@ -1,6 +1,6 @@
 import t from 'tap'
 import WebSocket from 'ws'
-import { directConversationId } from '@metadome/contracts'
+import { chatSubjects, directConversationId } from '@metadome/contracts'
 import { until } from '@metadome/testing'
 import { startStack } from '../helpers/stack.js'
 import { TestSocket } from '../helpers/ws-client.js'
@@ -11,7 +11,9 @@ import { say } from '../helpers/rest.js'
 // may have) opened in the same instant. Each is authenticated and made
 // ready (the membership of each user loaded once, however many of their
 // sockets arrive together), and a conversation between two others carries
-// on through it.
+// on through it. Users who had conversations before the storm are
+// subscribed to them again: their memberships come from the writer, many
+// users to a request (conversations.membershipsOf).
 
 const USERS = 100
 const SOCKETS_PER_USER = 20
@@ -40,11 +42,23 @@ t.test(`${USERS * SOCKETS_PER_USER} sockets at once all become ready, and others
   const B = await TestSocket.ready(s.a.wsUrl, s.jwks.token(bob))
   t.teardown(() => { A.close(); B.close() })
   const dm = directConversationId(alice, bob)
+  // Alice writes to the first users before the storm, and the writer stores it.
+  const talked = users.slice(0, 10)
+  let lastSeq = 0
+  for (const user of talked) lastSeq = await say(A, directConversationId(alice, user), { text: 'before' })
+  await until(async () => (await s.rpc.call('writer.position', {})).storedThrough >= lastSeq, 30_000, 'the writer to store them')
+  // A copy of every batched memberships request (outside the writers' queue group).
+  const batchSizes: number[] = []
+  s.nats.nc.subscribe(chatSubjects(s.nats.ns).rpc('conversations.membershipsOf'), {
+    callback: (err, msg) => { if (err === null) batchSizes.push((msg.json<{ userIds: string[] }>()).userIds.length) }
+  })
+  let singles = 0
+  s.nats.nc.subscribe(chatSubjects(s.nats.ns).rpc('conversations.memberships'), { callback: (err) => { if (err === null) singles++ } })
+  await s.nats.nc.flush()
 
-  const sockets = Promise.all(users.flatMap((user) => {
-    const token = s.jwks.token(user)
-    return Array.from({ length: SOCKETS_PER_USER }, async () => await storm(s.a.wsUrl, token))
-  }))
+  // Interleaved, as clients come back after a restart: every user's first socket, then every user's second...
+  const tokens = users.map((user) => s.jwks.token(user))
+  const sockets = Promise.all(Array.from({ length: SOCKETS_PER_USER }).flatMap(() => tokens.map(async (token) => await storm(s.a.wsUrl, token))))
   // Mid-storm (once the first hundred are in): the conversation already on the gateway goes on.
   await until(() => readies >= 100, 30_000, 'the storm to begin')
   await say(A, dm, { text: 'during the storm' })
@@ -58,6 +72,24 @@ t.test(`${USERS * SOCKETS_PER_USER} sockets at once all become ready, and others
 
   await say(B, dm, { text: 'after it' })
   t.ok(await A.next('message'), 'and after it')
+
+  // Each of the users Alice wrote to gets her next message on all 20 sockets.
+  const received = new Map<string, number>()
+  const ofTalked = opened.filter((_, i) => i % USERS < talked.length)
+  const all = Promise.all(ofTalked.map(async ({ ws }, i) => await new Promise<void>((resolve) => {
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string, message?: { body?: { text?: string } } }
+      if (frame.type !== 'message' || frame.message?.body?.text !== 'after') return
+      const user = talked[i % talked.length] as string
+      received.set(user, (received.get(user) ?? 0) + 1)
+      resolve()
+    })
+  })))
+  for (const user of talked) await say(A, directConversationId(alice, user), { text: 'after' })
+  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 20_000))])
+  t.same([...received.values()], talked.map(() => SOCKETS_PER_USER), 'their conversations were loaded for every socket')
+  const requests = batchSizes.length + singles
+  t.ok(requests <= USERS / 2, `the storm's ${USERS} users' memberships were asked for in ${requests} requests (batches of ${batchSizes.join(', ')}; ${singles} alone), not one per user`)
   const [first] = opened
   first?.ws.send(JSON.stringify({ type: 'ping', ref: 'p' }))
   t.ok(await new Promise((resolve) => first?.ws.once('message', (data) => { resolve(JSON.parse(data.toString()).type === 'pong') })), 'a storm socket is served')

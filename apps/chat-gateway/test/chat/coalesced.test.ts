@@ -55,3 +55,20 @@ t.test('a failed call fails its callers only; the next caller starts afresh', as
   t.equal(await second, 2, 'the queued call runs after a failure')
   t.equal(await get(), 3, 'an idle helper calls at once')
 })
+
+t.test('spaced: calls start at least spacingMs apart; a caller after a quiet spell is answered at once', async (t) => {
+  let calls = 0
+  const starts: number[] = []
+  const get = coalesced(async () => {
+    starts.push(performance.now())
+    return ++calls
+  }, { spacingMs: 50 })
+  t.equal(await get(), 1, 'the first caller at once')
+  const soon = await Promise.all([get(), get(), get()])
+  t.same(soon, [2, 2, 2], 'callers within the spacing share the next call')
+  t.ok((starts[1] ?? 0) - (starts[0] ?? 0) >= 45, `started ${((starts[1] ?? 0) - (starts[0] ?? 0)).toFixed(0)} ms after the first`)
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  const before = performance.now()
+  t.equal(await get(), 3)
+  t.ok(performance.now() - before < 40, 'no wait after a quiet spell')
+})

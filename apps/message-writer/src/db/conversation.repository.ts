@@ -110,6 +110,26 @@ export async function membershipsOf (db: Kysely<ChatDatabase>, userId: string, a
     .execute()
 }
 
+/**
+ * membershipsOf for many users in one query: at most `limit` current
+ * memberships per user, by conversation id (one range scan of members_user
+ * each). Users with none have no rows.
+ */
+export async function membershipsOfUsers (db: Kysely<ChatDatabase>, userIds: string[], limit: number): Promise<Array<{ user_id: string, conversation_id: string, joined_seq: number }>> {
+  if (userIds.length === 0) return []
+  // Raw SQL does not get the schema of db.withSchema(), so it is named here.
+  const result = await sql<{ user_id: string, conversation_id: string, joined_seq: number }>`
+    select u.user_id, m.conversation_id, m.joined_seq
+    from unnest(${userIds}::uuid[]) as u(user_id)
+    cross join lateral (
+      select conversation_id, joined_seq from ${sql.table(`${CHAT_SCHEMA}.members`)}
+      where user_id = u.user_id and left_seq is null
+      order by conversation_id
+      limit ${limit}
+    ) m`.execute(db)
+  return result.rows
+}
+
 /** The user's membership row, current or past. */
 export async function findMembership (db: Kysely<ChatDatabase>, conversationId: string, userId: string): Promise<MemberRow | undefined> {
   return await db.selectFrom('members').selectAll()

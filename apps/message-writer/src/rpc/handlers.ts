@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely'
 import {
-  BLOCKS_MAX, CONVERSATIONS_DEFAULT_LIMIT, MEMBERSHIPS_MAX_LIMIT, directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
+  BLOCKS_MAX, CONVERSATIONS_DEFAULT_LIMIT, MEMBERSHIPS_BATCH_PER_USER, MEMBERSHIPS_MAX_LIMIT, directConversationId, directMembers, HISTORY_DEFAULT_LIMIT, SINCE_DEFAULT_LIMIT,
   type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult, type Conversation, type ConversationEvent, type Message, type MemberRole
 } from '@metadome/contracts'
 import type { ChatDatabase } from '../db/database.js'
 import type { MessageRow } from '../db/message.table.js'
-import { conversationsOf, findConversation, findMembership, membershipsOf, type ConversationPosition, type ConversationWithMembers } from '../db/conversation.repository.js'
+import { conversationsOf, findConversation, findMembership, membershipsOf, membershipsOfUsers, type ConversationPosition, type ConversationWithMembers } from '../db/conversation.repository.js'
 import { historyPage, messagesSince, type SeqWindow } from '../db/message.repository.js'
 import { findUser } from '../db/user.repository.js'
 import { advanceReadCursor } from '../db/read-cursor.repository.js'
@@ -187,6 +187,26 @@ export function handlers (ctx: HandlerContext): Handlers {
       const items = rows.slice(0, limit).map((r) => ({ conversationId: r.conversation_id, joinedSeq: r.joined_seq }))
       const last = items.at(-1)
       return { items, ...(rows.length > limit && last !== undefined ? { nextAfterId: last.conversationId } : {}) }
+    },
+
+    async 'conversations.membershipsOf' ({ userIds }) {
+      const unique = [...new Set(userIds)]
+      const byUser = new Map<string, Array<{ conversationId: string, joinedSeq: number }>>(unique.map((u) => [u, []]))
+      for (const r of await membershipsOfUsers(ctx.db, unique, MEMBERSHIPS_BATCH_PER_USER + 1)) {
+        byUser.get(r.user_id)?.push({ conversationId: r.conversation_id, joinedSeq: r.joined_seq })
+      }
+      const users: Array<{ userId: string, items: Array<{ conversationId: string, joinedSeq: number }>, nextAfterId?: string }> = []
+      let bytes = 0
+      for (const [userId, rows] of byUser) {
+        const items = rows.slice(0, MEMBERSHIPS_BATCH_PER_USER)
+        const last = items.at(-1)
+        const user = { userId, items, ...(rows.length > items.length && last !== undefined ? { nextAfterId: last.conversationId } : {}) }
+        bytes += Buffer.byteLength(JSON.stringify(user)) + 1
+        // Past NATS's max payload the rest are left out; the caller asks for them one by one.
+        if (bytes > ctx.maxItemBytes() && users.length > 0) break
+        users.push(user)
+      }
+      return { users }
     },
 
     async 'conversations.get' ({ conversationId, userId }) {

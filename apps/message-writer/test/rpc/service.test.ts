@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { Compile } from 'typebox/compile'
-import { ChatRpcMethods, chatSubjects, directConversationId, type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult } from '@metadome/contracts'
+import { ChatRpcMethods, MEMBERSHIPS_BATCH_MAX_USERS, MEMBERSHIPS_BATCH_PER_USER, chatSubjects, directConversationId, type ChatRpcMethod, type ChatRpcRequest, type ChatRpcResult } from '@metadome/contracts'
 import { until } from '@metadome/testing'
 import { build, directMessage, type WriterContext } from '../helper.js'
 
@@ -57,6 +57,46 @@ t.test('chat RPC', async (t) => {
     t.same(items.find((c) => c.id === group)?.members, [alice], 'members now: Bob left')
     t.same((await call(ctx, 'conversations.list', { userId: nobody })).items, [])
     await t.rejects(ctx.rpc.call('conversations.list', {} as never), { code: 'bad_request' })
+  })
+
+  await t.test('conversations.membershipsOf: the first page of each user\'s memberships, by id, in one request', async (t) => {
+    const { users } = await call(ctx, 'conversations.membershipsOf', { userIds: [alice, bob, nobody, alice] })
+    t.same(users.map((u) => u.userId), [alice, bob, nobody], 'each user once, in the order asked')
+    t.same(users[0]?.items, [{ conversationId: group, joinedSeq: 0 }, { conversationId: aliceBob, joinedSeq: 0 }, { conversationId: aliceCarol, joinedSeq: 0 }].sort((a, b) => a.conversationId < b.conversationId ? -1 : 1))
+    t.same(users[1]?.items, [{ conversationId: aliceBob, joinedSeq: 0 }], 'not the group Bob left')
+    t.same(users[2], { userId: nobody, items: [] }, 'none for a stranger, and no next page')
+    for (const u of users) {
+      const single = await call(ctx, 'conversations.memberships', { userId: u.userId })
+      t.same(u.items, single.items, 'the same as conversations.memberships')
+    }
+    await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: [] }), { code: 'bad_request' })
+    await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: Array.from({ length: MEMBERSHIPS_BATCH_MAX_USERS + 1 }, () => randomUUID()) }), { code: 'bad_request' })
+    await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: ['alice'] }), { code: 'bad_request' })
+  })
+
+  await t.test('conversations.membershipsOf: past the per-user limit a next page; past the max payload, users are left out', async (t) => {
+    // MEMBERSHIPS_BATCH_MAX_USERS users in MEMBERSHIPS_BATCH_PER_USER + 1
+    // direct conversations each: about 11 KiB of items per user, more than
+    // NATS's 1 MiB for all of them.
+    const many = Array.from({ length: MEMBERSHIPS_BATCH_MAX_USERS }, () => randomUUID())
+    await ctx.sql.query(`
+      with pairs as (
+        select u, gen_random_uuid() as other from unnest($1::uuid[]) u, generate_series(1, $2::int)
+      ), ids as (
+        select u, 'dm_' || least(u::text, other::text) || '_' || greatest(u::text, other::text) as id from pairs
+      ), conversations as (
+        insert into chat.conversations (id, kind, created_at) select id, 'direct', now() from ids returning id
+      )
+      insert into chat.members (conversation_id, user_id, role, joined_seq) select id, u, 'member', 0 from ids`, [many, MEMBERSHIPS_BATCH_PER_USER + 1])
+    const { users } = await call(ctx, 'conversations.membershipsOf', { userIds: many })
+    t.ok(users.length > 0 && users.length < many.length, `${users.length} of ${many.length} users fit in one reply`)
+    t.same(users.map((u) => u.userId), many.slice(0, users.length), 'the first ones, in the order asked')
+    const [first] = users
+    t.equal(first?.items.length, MEMBERSHIPS_BATCH_PER_USER)
+    t.equal(first?.nextAfterId, first?.items.at(-1)?.conversationId, 'a next page, from the last item')
+    const rest = await call(ctx, 'conversations.memberships', { userId: many[0] as string, afterId: first?.nextAfterId })
+    t.equal(rest.items.length, 1, 'the rest through conversations.memberships')
+    t.equal(rest.nextAfterId, undefined)
   })
 
   await t.test('conversations.get: a member gets it with their role', async (t) => {
