@@ -23,7 +23,7 @@ export interface CatchUpDeps {
 export interface MemberView {
   readonly conversations: ReadonlySet<string>
   /** Groups: the seq of the change that added the user (nothing at or below it is theirs). */
-  readonly floors: ReadonlyMap<string, number>
+  readonly floors?: ReadonlyMap<string, number>
 }
 
 /** The socket a catch-up writes to. */
@@ -87,7 +87,7 @@ export async function syncSocket (deps: CatchUpDeps, conn: CatchUpTarget, user: 
     if (conn.closed) return discovered
     const conversationId = e.subject.slice(prefix.length)
     if (!user.conversations.has(conversationId) && !isDirectMember(conversationId, conn.userId)) continue
-    if (e.seq <= (user.floors.get(conversationId) ?? 0)) continue
+    if (e.seq <= (user.floors?.get(conversationId) ?? 0)) continue
     const item = itemOf(e, conversationId)
     if (item !== undefined) write(item)
     if (++n % 64 === 0) await ctx.drained()

@@ -47,10 +47,10 @@ interface LocalUser {
   ready: Promise<void>
   /** `ready` has resolved: a join can act at once, in the callback that brought its notice. */
   loaded: boolean
-  /** Groups: the seq of the change that added the user (nothing at or below it is theirs). */
-  floors: Map<string, number>
-  /** Groups the user was removed from while connected, by the removal's seq. */
-  left: Map<string, number>
+  /** Groups: the seq of the change that added the user (nothing at or below it is theirs); absent while there is none (most users: memory per idle socket). */
+  floors?: Map<string, number>
+  /** Groups the user was removed from while connected, by the removal's seq; absent likewise. */
+  left?: Map<string, number>
 }
 
 const isConversationEvent = Compile(ConversationEvent)
@@ -136,7 +136,7 @@ export class Hub {
 
   /** Whether this gateway saw `userId` removed from `conversationId` (while connected; the writer may not have stored it yet). */
   hasLeft (userId: string, conversationId: string): boolean {
-    return this.#users.get(userId)?.left.has(conversationId) ?? false
+    return this.#users.get(userId)?.left?.has(conversationId) ?? false
   }
 
   /** Whether `userId` is known here to be a member of `conversationId` (only meaningful while they are connected). */
@@ -172,7 +172,7 @@ export class Hub {
     const userId = conn.userId
     let user = this.#users.get(userId)
     if (user === undefined) {
-      const created: LocalUser = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), loaded: false, floors: new Map(), left: new Map() }
+      const created: LocalUser = { sockets: new Set(), conversations: new Set(), ready: Promise.resolve(), loaded: false }
       created.ready = this.#load(userId, created).then(() => { created.loaded = true })
       this.#users.set(userId, created)
       user = created
@@ -284,8 +284,8 @@ export class Hub {
       if (this.#users.get(userId) !== user) return
     }
     if (joinedSeq !== undefined) {
-      user.left.delete(conversationId)
-      user.floors.set(conversationId, joinedSeq)
+      user.left?.delete(conversationId)
+      ;(user.floors ??= new Map()).set(conversationId, joinedSeq)
     }
     if (conversation !== undefined) {
       const frame: ConversationFrame = change === undefined ? { type: 'conversation', conversation } : { type: 'conversation', conversation, change }
@@ -316,7 +316,7 @@ export class Hub {
       void conn.delivery.catchUp(retried(conn, this.#deps.log, `catching up on joined conversation ${conversationId}`, async (ctx) => {
         // Again after a failed flush: the subscription must be in place before the stream is read.
         await subscribed.catch(async () => { await this.#flushed() })
-        const floor = user.floors.get(conversationId) ?? 0
+        const floor = user.floors?.get(conversationId) ?? 0
         await this.#catchUps.run(async () => { await catchUpConversation(this.#catchUpDeps, conn, conversationId, floor, ctx) })
       }))
     }
@@ -329,7 +329,7 @@ export class Hub {
       user.conversations.add(c)
       this.#feeds.add(c, userId)
     }
-    for (const [c, seq] of floors) user.floors.set(c, seq)
+    if (floors.size > 0) user.floors = floors
     await this.#flushed()
   }
 
@@ -351,7 +351,7 @@ export class Hub {
     for (const userId of users) {
       const user = this.#users.get(userId)
       if (user === undefined) continue
-      if (seq <= (user.floors.get(conversationId) ?? 0)) continue
+      if (seq <= (user.floors?.get(conversationId) ?? 0)) continue
       for (const conn of user.sockets) conn.delivery.deliver(item)
     }
   }
@@ -387,8 +387,8 @@ export class Hub {
     const user = this.#users.get(gone)
     if (user !== undefined) {
       user.conversations.delete(conversationId)
-      user.floors.delete(conversationId)
-      user.left.set(conversationId, seq)
+      user.floors?.delete(conversationId)
+      ;(user.left ??= new Map()).set(conversationId, seq)
     }
     this.#feeds.remove(conversationId, gone)
   }

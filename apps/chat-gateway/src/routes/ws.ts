@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { WebSocket } from 'ws'
 import { CloseCode } from '@metadome/contracts'
 import type { GatewayConfig } from '../config.js'
-import { runSession } from '../ws/session.js'
+import { runSession, type SessionDeps } from '../ws/session.js'
 
 /** `GET /v1/ws`: the WebSocket contract (DESIGN.md). */
 export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayConfig }): Promise<void> {
@@ -24,6 +24,7 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
     app.log.debug({ err }, 'websocket error')
     if (this.readyState === this.OPEN) this.close(CloseCode.tooLarge, 'frame too large')
   }
+  let sessionDeps: SessionDeps | undefined
   app.route({
     method: 'GET',
     url: '/v1/ws',
@@ -45,8 +46,10 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
       socket.close(CloseCode.restarting, 'gateway restarting')
       return
     }
-    runSession(socket, request.headers.authorization, {
+    // One object for every socket: each socket's session keeps it.
+    sessionDeps ??= {
       limits,
+      connection: { maxBufferedBytes: limits.maxBufferedBytes, onClose: app.chat.countClose },
       verifier: app.chat.verifier,
       revocations: app.chat.revocations,
       hub: app.chat.hub,
@@ -54,9 +57,9 @@ export async function wsRoutes (app: FastifyInstance, opts: { config: GatewayCon
       // Not request.log: a child logger per socket costs memory for as long as the socket lives.
       log: app.log,
       registry: app.chat.registry,
-      userBytes: app.chat.userBytes,
-      onClose: app.chat.countClose
-    })
+      userBytes: app.chat.userBytes
+    }
+    runSession(socket, request.headers.authorization, sessionDeps)
     }
   })
 }

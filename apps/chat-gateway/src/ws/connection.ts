@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
 import type { FastifyBaseLogger } from 'fastify'
 import { CloseCode, type ErrorCode, type Ref, type ServerFrame } from '@metadome/contracts'
-import { Delivery } from './delivery.js'
+import { Delivery, type DeliverySink } from './delivery.js'
 
 export interface ConnectionOptions {
   maxBufferedBytes: number
@@ -28,8 +28,10 @@ export type AuthenticatedConnection = Connection & { readonly identity: Identity
 /**
  * One WebSocket and what the gateway knows about it: whose it is (once
  * authenticated), whether it is alive, and what it was given (Delivery).
+ * It is its Delivery's sink itself: an object of closures per socket was
+ * memory every idle socket paid for.
  */
-export class Connection {
+export class Connection implements DeliverySink {
   readonly id = randomUUID()
   /** What this socket was given, and the no-gap invariant of its catch-ups. */
   readonly delivery: Delivery
@@ -49,14 +51,28 @@ export class Connection {
     this.#limits = limits
     socket.on('pong', () => { this.#alive = true })
     socket.on('close', () => { this.#closed = true })
-    this.delivery = new Delivery({
-      write: (text) => { this.sendText(text) },
-      isClosed: () => this.#closed,
-      close: (code, reason) => { this.close(code, reason) },
-      bufferedAmount: () => this.#socket.bufferedAmount,
-      maxBufferedBytes: limits.maxBufferedBytes,
-      onError: (err) => { this.#log.error({ err, connectionId: this.id }, 'catch-up failed') }
-    })
+    this.delivery = new Delivery(this)
+  }
+
+  get maxBufferedBytes (): number {
+    return this.#limits.maxBufferedBytes
+  }
+
+  /** DeliverySink: as sendText. */
+  write (text: string): void {
+    this.sendText(text)
+  }
+
+  isClosed (): boolean {
+    return this.#closed
+  }
+
+  bufferedAmount (): number {
+    return this.#socket.bufferedAmount
+  }
+
+  onError (err: unknown): void {
+    this.#log.error({ err, connectionId: this.id }, 'catch-up failed')
   }
 
   get identity (): Identity | undefined {

@@ -6,7 +6,7 @@ import { InvalidTokenError, type TokenVerifier, type VerifiedToken } from '../au
 import type { Revocations } from '../chat/user-events.js'
 import { TooManySockets, type Hub } from '../chat/hub.js'
 import type { ChatService } from '../chat/chat-service.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionOptions } from './connection.js'
 import { RateLimiter, byteBurst } from './rate-limiter.js'
 import type { UserBudgets } from './user-budgets.js'
 import { readFrame } from './frame-reader.js'
@@ -31,6 +31,8 @@ const TYPING_REMEMBERED = 64
 
 export interface SessionDeps {
   limits: SessionLimits
+  /** What every Connection is made with (its buffer limit, its close counter). */
+  connection: ConnectionOptions
   verifier: TokenVerifier
   revocations: Revocations
   hub: Hub
@@ -40,7 +42,6 @@ export interface SessionDeps {
   registry: Set<Connection>
   /** Bytes per second of each user over all their sockets here. */
   userBytes: UserBudgets
-  onClose?: (code: number) => void
 }
 
 /** Frames a socket may send while its authentication is under way; they run once it is ready. */
@@ -62,13 +63,15 @@ function withRef<F extends ServerFrame> (frame: F, ref: Ref | undefined): F {
  */
 export function runSession (socket: WebSocket, authorization: string | undefined, deps: SessionDeps): Connection {
   const { limits, hub, chat, log } = deps
-  const conn = new Connection(socket, log, { maxBufferedBytes: limits.maxBufferedBytes, ...(deps.onClose === undefined ? {} : { onClose: deps.onClose }) })
+  const conn = new Connection(socket, log, deps.connection)
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst)
   const bytes = new RateLimiter(limits.bytesPerSecond, byteBurst(limits.bytesPerSecond, limits.maxPayloadBytes))
   // What makes the writer or the stream work: a socket cannot turn the
   // gateway's frame rate into that many database queries.
   const reads = new RateLimiter(limits.readsPerSecond, 2 * limits.readsPerSecond)
-  const lastTyping = new Map<string, number>()
+  // Made when first needed, as the timer is dropped once done with: an idle
+  // socket's memory is what a gateway's capacity is counted in.
+  let lastTyping: Map<string, number> | undefined
   let state: 'auth' | 'authenticating' | 'ready' = 'auth'
   let early: ClientFrame[] | undefined
   let badInARow = 0
@@ -77,10 +80,12 @@ export function runSession (socket: WebSocket, authorization: string | undefined
   socket.on('message', onMessage)
   socket.on('close', () => {
     clearTimeout(timer)
+    timer = undefined
     deps.registry.delete(conn)
     if (conn.isAuthenticated()) hub.detach(conn)
   })
-  const timer = setTimeout(() => {
+  let timer: NodeJS.Timeout | undefined = setTimeout(() => {
+    timer = undefined
     if (state === 'auth') conn.close(CloseCode.authTimeout, 'no auth frame in time')
   }, limits.authTimeoutMs)
 
@@ -176,6 +181,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
       return
     }
     clearTimeout(timer)
+    timer = undefined
     if (conn.closed || !conn.isAuthenticated()) return
     try {
       await hub.attach(conn, () => {
@@ -242,6 +248,7 @@ export function runSession (socket: WebSocket, authorization: string | undefined
         case 'typing': {
           // An indicator needs no more than one a second: the rest would only fan out.
           const now = Date.now()
+          lastTyping ??= new Map()
           if (now - (lastTyping.get(frame.conversationId) ?? 0) < limits.typingIntervalMs) return
           if (lastTyping.size >= TYPING_REMEMBERED) lastTyping.clear()
           lastTyping.set(frame.conversationId, now)
