@@ -21,6 +21,14 @@ export interface BenchGatewayOptions extends ChatBenchOptions {
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
+/** A gateway's per-socket and per-user limits, lifted: the load generators send far faster than a person. */
+export const LOAD_GENERATOR_LIMITS = {
+  WS_RATE_PER_SECOND: '1000000',
+  WS_RATE_BURST: '1000000',
+  WS_BYTES_PER_SECOND: String(1 << 30),
+  WS_USER_BYTES_PER_SECOND: String(1 << 30)
+}
+
 export interface Child {
   child: ChildProcess
   stop: () => Promise<void>
@@ -105,9 +113,7 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
         NATS_NAMESPACE: ns.prefix,
         PORT: String(port),
         AUTH_URL: jwks.url,
-        // The load generator sends far faster than a person.
-        WS_RATE_PER_SECOND: '1000000',
-        WS_RATE_BURST: '1000000'
+        ...LOAD_GENERATOR_LIMITS
       }, `http://127.0.0.1:${port}/readyz`)
       cleanups.push(gateway.stop)
       ports.push(port)

@@ -10,7 +10,7 @@ import { chatRpc, usersStream, userEventSubject } from '@metadome/contracts'
 import { adminDatabaseUrl, deleteNamespace, freePort, testNatsUrl, until } from '@metadome/testing'
 import { startJwksServer } from '@metadome/e2e'
 import { spawnListening } from './relay.js'
-import { startApp } from './gateway.js'
+import { LOAD_GENERATOR_LIMITS, startApp } from './gateway.js'
 import { closeAll, openSocket } from './ws-load.js'
 
 // Group fan-out: one sender, `members` members spread over two servers. The
@@ -165,7 +165,7 @@ async function benchGatewayGroup (opts: Required<Pick<GroupBenchOptions, 'member
     for (let i = 0; i < 2; i++) {
       const port = await freePort()
       const gateway = await startApp('apps/chat-gateway/src/server.ts', {
-        NATS_URL: opts.natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(port), AUTH_URL: jwks.url, WS_RATE_PER_SECOND: '1000000', WS_RATE_BURST: '1000000'
+        NATS_URL: opts.natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(port), AUTH_URL: jwks.url, ...LOAD_GENERATOR_LIMITS
       }, `http://127.0.0.1:${port}/readyz`)
       cleanups.push(gateway.stop)
       ports.push(port)

@@ -30,6 +30,9 @@ export interface IdleSocketsResult {
   cpuMicrosPerConnect: number
   /** nats-server's (every nats-server process on this machine). */
   natsMicrosPerConnect: number
+  /** The client processes' (they share the machine's cores with the servers), the first time and after the restart. */
+  clientMicrosPerConnect: number
+  clientMicrosPerReconnect: number
   reconnectPerSecond: number
   rssBytesPerSocket: number
   heapBytesPerSocket: number
@@ -97,7 +100,7 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
       w.once('message', (m: IdleStatus) => { resolve(m) })
       w.send({ type: 'status' } satisfies IdleCommand)
     })))
-    const total = (all: IdleStatus[], key: 'ready' | 'received' | 'failed'): number => all.reduce((s, x) => s + x[key], 0)
+    const total = (all: IdleStatus[], key: 'ready' | 'received' | 'failed' | 'cpuSeconds'): number => all.reduce((s, x) => s + x[key], 0)
     await status() // every worker has loaded
     /** Waits until every socket is ready (or nothing moved for 30 s); returns when the last one became ready. */
     const allReady = async (): Promise<{ at: number, ready: number, failed: number }> => {
@@ -118,6 +121,7 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
     const url = `ws://127.0.0.1:${port}/v1/ws`
     const cpuBefore = await metric('process_cpu_seconds_total')
     const natsBefore = await processCpuSeconds('nats-server') ?? 0
+    const clientCpuBefore = total(await status(), 'cpuSeconds')
     const startedAt = Date.now()
     workers.forEach((w, i) => {
       const tokens = users.filter((_, k) => k % workerCount === i).map((userId) => jwks.token(userId, { expiresIn: 3_600 }))
@@ -127,7 +131,8 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
     const connectPerSecond = first.ready / ((first.at - startedAt) / 1000)
     const cpuMicrosPerConnect = (await metric('process_cpu_seconds_total') - cpuBefore) * 1e6 / first.ready
     const natsMicrosPerConnect = ((await processCpuSeconds('nats-server') ?? 0) - natsBefore) * 1e6 / first.ready
-    log(`${first.ready} of ${count} sockets ready in ${((first.at - startedAt) / 1000).toFixed(1)} s (${connectPerSecond.toFixed(0)}/s) from ${workerCount} processes, ${first.failed} refused; CPU per connect: gateway ${cpuMicrosPerConnect.toFixed(0)} µs, nats-server ${natsMicrosPerConnect.toFixed(0)} µs`)
+    const clientMicrosPerConnect = (total(await status(), 'cpuSeconds') - clientCpuBefore) * 1e6 / first.ready
+    log(`${first.ready} of ${count} sockets ready in ${((first.at - startedAt) / 1000).toFixed(1)} s (${connectPerSecond.toFixed(0)}/s) from ${workerCount} processes, ${first.failed} refused; CPU per connect: gateway ${cpuMicrosPerConnect.toFixed(0)} µs, nats-server ${natsMicrosPerConnect.toFixed(0)} µs, clients ${clientMicrosPerConnect.toFixed(0)} µs`)
     // Settle: subscriptions made, buffers released, a GC cycle or two.
     await sleep(5_000)
     await settle()
@@ -152,10 +157,12 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
     await gateway.stop()
     gateway = await startApp('apps/chat-gateway/src/server.ts', gatewayEnv, ready)
     const restartedAt = Date.now()
+    const clientCpuAtRestart = total(await status(), 'cpuSeconds')
     const second = await allReady()
+    const clientMicrosPerReconnect = (total(await status(), 'cpuSeconds') - clientCpuAtRestart) * 1e6 / second.ready
     const reconnectPerSecond = second.ready / ((second.at - restartedAt) / 1000)
-    log(`after a restart, ${second.ready} sockets back in ${((second.at - restartedAt) / 1000).toFixed(1)} s (${reconnectPerSecond.toFixed(0)}/s)`)
-    return { sockets: first.ready, workers: workerCount, connectPerSecond, cpuMicrosPerConnect, natsMicrosPerConnect, reconnectPerSecond, rssBytesPerSocket, heapBytesPerSocket, delivered, sampled, failedConnects: first.failed }
+    log(`after a restart, ${second.ready} sockets back in ${((second.at - restartedAt) / 1000).toFixed(1)} s (${reconnectPerSecond.toFixed(0)}/s); clients' CPU per connect ${clientMicrosPerReconnect.toFixed(0)} µs (connects refused while the gateway was down are retried)`)
+    return { sockets: first.ready, workers: workerCount, connectPerSecond, cpuMicrosPerConnect, natsMicrosPerConnect, clientMicrosPerConnect, clientMicrosPerReconnect, reconnectPerSecond, rssBytesPerSocket, heapBytesPerSocket, delivered, sampled, failedConnects: first.failed }
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try { await cleanup() } catch (err) { log(`cleanup failed: ${String(err)}`) }

@@ -20,6 +20,8 @@ export interface IdleStatus {
   failed: number
   /** Time of the last socket becoming ready, ms since the epoch. */
   lastReadyAt: number
+  /** This process's CPU time so far (user + system), seconds. */
+  cpuSeconds: number
 }
 
 let url = ''
@@ -79,9 +81,11 @@ process.on('message', (command: IdleCommand) => {
     case 'reconnect':
       reconnect = true
       break
-    case 'status':
-      send({ type: 'status', ready: ready.size, received, failed, lastReadyAt } satisfies IdleStatus)
+    case 'status': {
+      const cpu = process.cpuUsage()
+      send({ type: 'status', ready: ready.size, received, failed, lastReadyAt, cpuSeconds: (cpu.user + cpu.system) / 1e6 } satisfies IdleStatus)
       break
+    }
     case 'close':
       reconnect = false
       for (const ws of sockets.values()) ws.terminate()

@@ -107,6 +107,7 @@ if (only.has('idle')) {
   rows.push([`gateway RSS per idle socket (${n(idle.sockets)})`, '', `${n(idle.rssBytesPerSocket / 1024, 1)} KiB`, `heap ${n(idle.heapBytesPerSocket / 1024, 1)} KiB; target <= 6 KiB`])
   rows.push(['connects/s, all at once', '', n(idle.connectPerSecond), `after a restart ${n(idle.reconnectPerSecond)}/s; target >= 5,000/s`])
   rows.push(['  CPU per connect (gateway, nats-server)', '', `${n(idle.cpuMicrosPerConnect)} µs`, `${n(idle.natsMicrosPerConnect)} µs`])
+  rows.push(['  clients\' CPU per connect (same cores)', '', `${n(idle.clientMicrosPerConnect)} µs`, `after a restart ${n(idle.clientMicrosPerReconnect)} µs`])
   rows.push(['  delivered to sampled idle users', '', `${idle.delivered} of ${idle.sampled}`, ''])
 }
 
