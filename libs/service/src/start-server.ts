@@ -7,6 +7,14 @@ export interface ListenConfig {
 }
 
 /**
+ * Connections the kernel queues for accept() (capped by net.core.somaxconn,
+ * 4096 on current kernels). Node's default, 511, overflows when every client
+ * of a restarted gateway comes back at once, and a client whose SYN is
+ * dropped tries again after 1, 3, 7, 15 s...: the storm's long tail.
+ */
+const LISTEN_BACKLOG = 4096
+
+/**
  * The one place an app is started: build it, listen, and handle signals.
  * SIGTERM/SIGINT close the app (each app drains in its own onClose hooks); a
  * second signal or the grace delay running out exits at once. A failure to
@@ -21,7 +29,7 @@ export async function startServer (
   let app: FastifyInstance
   try {
     app = await build()
-    await app.listen({ host: config.HOST, port: config.PORT })
+    await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG })
   } catch (err) {
     process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
