@@ -1,5 +1,6 @@
 import { RequestError } from '@nats-io/transport-node'
-import { ChatRpcError, MEMBERSHIPS_BATCH_MAX_USERS, type ChatRpcClient, type ChatRpcResult } from '@metadome/contracts'
+import { Compile } from 'typebox/compile'
+import { ChatRpcError, ChatRpcMethods, MEMBERSHIPS_BATCH_MAX_USERS, type ChatRpcClient, type ChatRpcResult } from '@metadome/contracts'
 
 export type MembershipsPage = ChatRpcResult<'conversations.memberships'>
 
@@ -16,6 +17,8 @@ export interface MembershipBatchesOptions {
   /** Requests start at least this far apart (users who connect meanwhile share the next one); a user asked for after a quiet spell is asked for at once. */
   spacingMs?: number
 }
+
+const isUserPage = Compile(ChatRpcMethods['conversations.membershipsOf'].result.properties.users.items)
 
 /** No writer serves conversations.membershipsOf (all older than it): ask user by user. */
 function unserved (err: unknown): boolean {
@@ -45,8 +48,8 @@ export class MembershipBatches {
 
   constructor (writer: ChatRpcClient, { maxUsers = MEMBERSHIPS_BATCH_MAX_USERS, concurrency = 1, spacingMs = 0 }: MembershipBatchesOptions = {}) {
     this.#writer = writer
-    this.#maxUsers = Math.min(maxUsers, MEMBERSHIPS_BATCH_MAX_USERS)
-    this.#concurrency = concurrency
+    this.#maxUsers = Math.max(1, Math.min(maxUsers, MEMBERSHIPS_BATCH_MAX_USERS))
+    this.#concurrency = Math.max(1, concurrency)
     this.#spacingMs = spacingMs
   }
 
@@ -93,18 +96,34 @@ export class MembershipBatches {
     }
   }
 
+  /** Settles every waiter of the batch, whatever the writer answers. */
   async #ask (batch: Map<string, Waiter[]>): Promise<void> {
-    let users: ChatRpcResult<'conversations.membershipsOf'>['users']
+    try {
+      await this.#answer(batch)
+    } catch (err) {
+      // Settled ones stay as they are; the others hear the failure.
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(err)
+    }
+  }
+
+  async #answer (batch: Map<string, Waiter[]>): Promise<void> {
+    let users: unknown
     try {
       users = batch.size === 1 ? [] : (await this.#writer.call('conversations.membershipsOf', { userIds: [...batch.keys()] })).users
     } catch (err) {
-      if (!unserved(err)) {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(err)
-        return
-      }
+      if (!unserved(err)) throw err
       users = []
     }
-    const pages = new Map(users.map(({ userId, ...page }) => [userId, page]))
+    // Replies are not checked against the schema (chatRpc trusts the writer):
+    // an entry that is not a page is as good as left out.
+    const pages = new Map<string, MembershipsPage>()
+    if (Array.isArray(users)) {
+      for (const u of users) {
+        if (!isUserPage.Check(u)) continue
+        const { userId, ...page } = u
+        pages.set(userId, page)
+      }
+    }
     await Promise.all([...batch].map(async ([userId, waiters]) => {
       let page = pages.get(userId)
       try {

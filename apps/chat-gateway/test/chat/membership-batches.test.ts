@@ -23,7 +23,13 @@ function writer (answer: (method: ChatRpcMethod, request: never) => unknown): { 
   return { client, calls }
 }
 
-const pageOf = (userId: string): { items: Array<{ conversationId: string, joinedSeq: number }> } => ({ items: [{ conversationId: `g-${userId}`, joinedSeq: 3 }] })
+// One group per user, its id a uuid of its own (a conversation id as the contract has it).
+const groups = new Map<string, string>()
+const pageOf = (userId: string): { items: Array<{ conversationId: string, joinedSeq: number }> } => {
+  let group = groups.get(userId)
+  if (group === undefined) groups.set(userId, group = randomUUID())
+  return { items: [{ conversationId: group, joinedSeq: 3 }] }
+}
 
 t.test('users asked for in one turn share one request; a lone user is asked for alone', async (t) => {
   const { client, calls } = writer((method, request: { userIds?: string[], userId?: string }) => method === 'conversations.membershipsOf'
@@ -101,4 +107,22 @@ t.test('spaced: users asked for within spacingMs of the last request share the n
   }
   await Promise.all(asked)
   t.same(calls.map((c) => c.request), [{ userId: first }, { userIds: later }], 'one request for the three asked in turns of their own')
+})
+
+t.test('a reply that breaks the contract settles everyone: its bad entries are asked for one by one', async (t) => {
+  const users = [randomUUID(), randomUUID(), randomUUID()]
+  for (const reply of [{}, { users: 'no' }, { users: [null, { userId: users[0] }, { userId: users[1], items: 'x' }] }]) {
+    const { client, calls } = writer((method, request: { userId?: string }) => method === 'conversations.membershipsOf' ? reply : pageOf(request.userId ?? ''))
+    const batches = new MembershipBatches(client)
+    t.same(await Promise.all(users.map(async (u) => await batches.firstPage(u))), users.map(pageOf), `answered after ${JSON.stringify(reply)}`)
+    t.equal(calls[0]?.method, 'conversations.membershipsOf')
+    t.equal(calls.filter((c) => c.method === 'conversations.memberships').length, users.length)
+  }
+})
+
+t.test('no maxUsers or concurrency below one: it still asks', async (t) => {
+  const { client } = writer((_method, request: { userId?: string }) => pageOf(request.userId ?? ''))
+  const batches = new MembershipBatches(client, { maxUsers: 0, concurrency: 0 })
+  const users = [randomUUID(), randomUUID()]
+  t.same(await Promise.all(users.map(async (u) => await batches.firstPage(u))), users.map(pageOf))
 })

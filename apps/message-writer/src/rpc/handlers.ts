@@ -190,7 +190,8 @@ export function handlers (ctx: HandlerContext): Handlers {
     },
 
     async 'conversations.membershipsOf' ({ userIds }) {
-      const unique = [...new Set(userIds)]
+      // PostgreSQL answers uuids in lower case: the ids are keyed so.
+      const unique = [...new Set(userIds.map((u) => u.toLowerCase()))]
       const byUser = new Map<string, Array<{ conversationId: string, joinedSeq: number }>>(unique.map((u) => [u, []]))
       for (const r of await membershipsOfUsers(ctx.db, unique, MEMBERSHIPS_BATCH_PER_USER + 1)) {
         byUser.get(r.user_id)?.push({ conversationId: r.conversation_id, joinedSeq: r.joined_seq })

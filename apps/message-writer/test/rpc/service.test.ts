@@ -69,6 +69,8 @@ t.test('chat RPC', async (t) => {
       const single = await call(ctx, 'conversations.memberships', { userId: u.userId })
       t.same(u.items, single.items, 'the same as conversations.memberships')
     }
+    const upper = await call(ctx, 'conversations.membershipsOf', { userIds: [bob.toUpperCase()] })
+    t.same(upper.users, [{ userId: bob, items: [{ conversationId: aliceBob, joinedSeq: 0 }] }], 'an id in upper case is the same user')
     await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: [] }), { code: 'bad_request' })
     await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: Array.from({ length: MEMBERSHIPS_BATCH_MAX_USERS + 1 }, () => randomUUID()) }), { code: 'bad_request' })
     await t.rejects(ctx.rpc.call('conversations.membershipsOf', { userIds: ['alice'] }), { code: 'bad_request' })
