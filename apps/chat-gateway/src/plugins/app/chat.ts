@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import { Gauge, Counter } from 'prom-client'
-import { ensureStream } from '@metadome/nats'
+import { ensureStream, RESUMING_API_TIMEOUT_MS } from '@metadome/nats'
 import { chatRpc, chatStream, usersStream, CloseCode } from '@metadome/contracts'
 import type { GatewayConfig } from '../../config.js'
 import { TokenVerifier } from '../../auth/token-verifier.js'
@@ -89,7 +89,9 @@ export const chatPlugin = fp(async function chatPlugin (app: FastifyInstance, op
   new Gauge({ name: 'chat_gateway_conversation_subscriptions', help: 'Conversations followed on NATS', registers: [app.metrics], collect () { this.set(hub.subscribedConversations) } })
 
   const stopUserEvents = await followUserEvents({
-    js,
+    // As the writer's consumers (RESUMING_PULL): a follower whose consumer's
+    // node died gives up on it after 2 s, not 5, and revocations resume sooner.
+    js: jetstream(nc, { timeout: RESUMING_API_TIMEOUT_MS }),
     ns,
     log,
     onEvent (event) {
