@@ -54,14 +54,15 @@ interface LocalUser {
 }
 
 const isConversationEvent = Compile(ConversationEvent)
+const isSignal = Compile(Type.Union([ReceiptEventFrame, TypingEventFrame]))
 
 /**
- * The stream's last seq, the writer's position and flushes are asked at most
- * once per this long (coalesced): a connect waits up to that much more for
- * each, and a storm of thousands of connects a second shares them.
+ * The stream's last seq, the writer's position, flushes and memberships are
+ * asked at most once per this long (coalesced, MembershipBatches): a connect
+ * waits up to that much more for each, and a storm of thousands of connects
+ * a second shares them.
  */
 const SHARED_CALL_SPACING_MS = 10
-const isSignal = Compile(Type.Union([ReceiptEventFrame, TypingEventFrame]))
 
 /**
  * The sockets this gateway holds, by user, composed with what feeds them:

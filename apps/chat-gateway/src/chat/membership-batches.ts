@@ -75,8 +75,8 @@ export class MembershipBatches {
   }
 
   #send (): void {
-    const full = this.#queued.size >= this.#maxUsers
-    if (!full && performance.now() - this.#sentAt < this.#spacingMs) {
+    // A timer may fire a little early: wait out the rest of the spacing.
+    if (performance.now() - this.#sentAt < this.#spacingMs) {
       this.#schedule()
       return
     }

@@ -192,11 +192,11 @@ export function handlers (ctx: HandlerContext): Handlers {
     async 'conversations.membershipsOf' ({ userIds }) {
       // PostgreSQL answers uuids in lower case: the ids are keyed so.
       const unique = [...new Set(userIds.map((u) => u.toLowerCase()))]
-      const byUser = new Map<string, Array<{ conversationId: string, joinedSeq: number }>>(unique.map((u) => [u, []]))
+      const byUser = new Map<string, ChatRpcResult<'conversations.memberships'>['items']>(unique.map((u) => [u, []]))
       for (const r of await membershipsOfUsers(ctx.db, unique, MEMBERSHIPS_BATCH_PER_USER + 1)) {
         byUser.get(r.user_id)?.push({ conversationId: r.conversation_id, joinedSeq: r.joined_seq })
       }
-      const users: Array<{ userId: string, items: Array<{ conversationId: string, joinedSeq: number }>, nextAfterId?: string }> = []
+      const users: ChatRpcResult<'conversations.membershipsOf'>['users'] = []
       let bytes = 0
       for (const [userId, rows] of byUser) {
         const items = rows.slice(0, MEMBERSHIPS_BATCH_PER_USER)
