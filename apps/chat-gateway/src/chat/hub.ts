@@ -10,7 +10,7 @@ import {
 } from '@metadome/contracts'
 import type { AuthenticatedConnection } from '../ws/connection.js'
 import type { CatchUpContext } from '../ws/delivery.js'
-import { messageFrame, type LiveItem } from './live-item.js'
+import { liveItem } from './live-item.js'
 import { Semaphore } from '@metadome/service'
 import { ConversationFeeds } from './conversation-feeds.js'
 import { JoinNotices } from './join-notices.js'
@@ -342,13 +342,12 @@ export class Hub {
   #onLive (conversationId: string, msg: Msg): void {
     const users = this.#feeds.usersOf(conversationId)
     if (users === undefined) return
-    const seq = Number(msg.headers?.get('Nats-Sequence'))
-    const frame = Number.isSafeInteger(seq) ? messageFrame(seq, msg.string()) : undefined
-    if (frame === undefined) {
+    const item = liveItem(conversationId, msg)
+    if (item === undefined) {
       this.#deps.log.warn({ subject: msg.subject }, 'dropped a live message without seq or JSON object payload')
       return
     }
-    const item: LiveItem = { seq, conversationId, id: msg.headers?.get('Nats-Msg-Id') ?? '', frame }
+    const { seq } = item
     for (const userId of users) {
       const user = this.#users.get(userId)
       if (user === undefined) continue

@@ -85,3 +85,18 @@ t.test('a publish that gets no answer is tried again with the same id until a st
   t.equal(ack.seq, 1, 'stored once the stream is there')
   t.equal((await jsm.streams.info(chatStream(ns).name)).state.messages, 1, 'once')
 })
+
+t.test('the headers are written as given; an id with a line break is refused and nothing is stored', async (t) => {
+  const { ns, nc, jsm } = await setUp(t)
+  const publisher = new StreamPublisher(nc, chatStream(ns).name)
+  t.teardown(() => { publisher.close() })
+  const subject = chatSubjects(ns).message('dm_x')
+  const id = randomUUID()
+  const ack = await publisher.publish(subject, '{}', id)
+  const stored = await jsm.streams.getMessage(chatStream(ns).name, { seq: ack.seq })
+  t.equal(stored?.header.get('Nats-Msg-Id'), id)
+  t.equal(stored?.header.get('Nats-Expected-Stream'), chatStream(ns).name)
+  await t.rejects(publisher.publish(subject, '{}', `${randomUUID()}\r\nNats-Expected-Stream: x`), { name: 'PublishError', message: /line break/ })
+  await t.rejects(publisher.publish(subject, '{}', `${randomUUID()}\n`), { name: 'PublishError', message: /line break/ })
+  t.equal((await jsm.streams.info(chatStream(ns).name)).state.messages, 1)
+})
