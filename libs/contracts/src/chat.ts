@@ -38,8 +38,15 @@ export const ConversationId = Type.String({
  * without asking. No dots, so it is a valid NATS subject token.
  */
 export function directConversationId (a: string, b: string): string {
-  const [x, y] = [a.toLowerCase(), b.toLowerCase()].sort()
-  return `dm_${x ?? ''}_${y ?? ''}`
+  const [x, y] = directPairOf(a, b)
+  return `dm_${x}_${y}`
+}
+
+/** The two members of the direct conversation between two users, in its id's order. */
+export function directPairOf (a: string, b: string): [string, string] {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  return x <= y ? [x, y] : [y, x]
 }
 
 /** The two members of a direct conversation, or undefined for a group id. */

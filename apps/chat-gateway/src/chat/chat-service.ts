@@ -3,7 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStr
 import type { FastifyBaseLogger } from 'fastify'
 import type { Namespace } from '@metadome/nats'
 import {
-  chatSubjects, directConversationId, directMembers, ChatRpcError, ConversationEvent, MAX_BODY_BYTES, MAX_BODY_DEPTH, HISTORY_DEFAULT_LIMIT, nestedDeeperThan,
+  chatSubjects, directConversationId, directMembers, directPairOf, ChatRpcError, ConversationEvent, MAX_BODY_BYTES, MAX_BODY_DEPTH, HISTORY_DEFAULT_LIMIT, nestedDeeperThan,
   type Ack, type ChatRpcClient, type Conversation, type ConversationChange, type GroupFrame, type Message, type ReceiptKind, type StreamMessage
 } from '@metadome/contracts'
 import { Compile } from 'typebox/compile'
@@ -130,8 +130,15 @@ export class ChatService {
   async send (senderId: string, req: SendRequest, options: SendOptions = {}): Promise<Ack> {
     // Frames were checked when read; REST bodies are checked here.
     if (options.bodyChecked !== true) checkBody(req.body)
-    const conversationId = req.to !== undefined ? directConversationId(senderId, req.to) : (req.conversationId ?? '')
-    const direct = directPair(conversationId)
+    let conversationId = req.conversationId ?? ''
+    let direct: [string, string] | undefined
+    if (req.to !== undefined) {
+      // Addressed to a user, the pair is known: no id to parse and check again.
+      direct = directPairOf(senderId, req.to)
+      conversationId = directConversationId(...direct)
+    } else {
+      direct = directPair(conversationId)
+    }
     let other: string | undefined
     if (direct !== undefined) {
       if (!direct.includes(senderId)) throw new Forbidden('not a member of this conversation')
