@@ -13,6 +13,7 @@ import { natsCpuSeconds } from './relay.js'
 import { runChatWorkload, type ChatBenchOptions, type ChatBenchResult } from './chat-workload.js'
 import type { ChatTarget } from './ws-load.js'
 import { processCpuSeconds } from './process-cpu.js'
+import { WRITER_NODE_ARGS } from './writer-node-args.js'
 
 export interface BenchGatewayOptions extends ChatBenchOptions {
   /** A PostgreSQL URL allowed to create databases (message-writer's); a fresh one is made and dropped after. */
@@ -103,7 +104,7 @@ export async function benchGateway (opts: BenchGatewayOptions = {}): Promise<Cha
     const writerPort = await freePort()
     const writer = await startApp('apps/message-writer/src/server.ts', {
       DATABASE_URL: databaseUrl.toString(), NATS_URL: natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(writerPort)
-    }, `http://127.0.0.1:${writerPort}/readyz`)
+    }, `http://127.0.0.1:${writerPort}/readyz`, WRITER_NODE_ARGS)
     cleanups.push(writer.stop)
     const ports: number[] = []
     for (let i = 0; i < (opts.servers ?? 2); i++) {

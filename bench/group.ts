@@ -11,6 +11,7 @@ import { adminDatabaseUrl, deleteNamespace, freePort, testNatsUrl, until } from 
 import { startJwksServer } from '@metadome/e2e'
 import { spawnListening } from './relay.js'
 import { LOAD_GENERATOR_LIMITS, startApp } from './gateway.js'
+import { WRITER_NODE_ARGS } from './writer-node-args.js'
 import { closeAll, openSocket } from './ws-load.js'
 
 // Group fan-out: one sender, `members` members spread over two servers. The
@@ -159,7 +160,7 @@ async function benchGatewayGroup (opts: Required<Pick<GroupBenchOptions, 'member
     const writerPort = await freePort()
     const writer = await startApp('apps/message-writer/src/server.ts', {
       DATABASE_URL: databaseUrl.toString(), NATS_URL: opts.natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(writerPort)
-    }, `http://127.0.0.1:${writerPort}/readyz`)
+    }, `http://127.0.0.1:${writerPort}/readyz`, WRITER_NODE_ARGS)
     cleanups.push(writer.stop)
     const ports: number[] = []
     for (let i = 0; i < 2; i++) {

@@ -8,6 +8,7 @@ import { chatRpc, usersStream, userEventSubject } from '@metadome/contracts'
 import { createTestDatabase, deleteNamespace, freePort, testNatsUrl, until } from '@metadome/testing'
 import { startJwksServer } from '@metadome/e2e'
 import { startApp, type Child } from './gateway.js'
+import { WRITER_NODE_ARGS } from './writer-node-args.js'
 import { openEndpoint } from './wire.js'
 import { processCpuSeconds } from './process-cpu.js'
 import { collectGarbage } from './collect-garbage.js'
@@ -63,7 +64,7 @@ export async function benchIdleSockets (opts: { sockets?: number, workers?: numb
 
     const jwks = await startJwksServer(teardown)
     const writerPort = await freePort()
-    const writer = await startApp('apps/message-writer/src/server.ts', { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(writerPort) }, `http://127.0.0.1:${writerPort}/readyz`)
+    const writer = await startApp('apps/message-writer/src/server.ts', { DATABASE_URL: databaseUrl, NATS_URL: natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(writerPort) }, `http://127.0.0.1:${writerPort}/readyz`, WRITER_NODE_ARGS)
     cleanups.push(writer.stop)
     const port = await freePort()
     const gatewayEnv = { NATS_URL: natsUrl, NATS_NAMESPACE: ns.prefix, PORT: String(port), AUTH_URL: jwks.url }

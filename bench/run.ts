@@ -20,6 +20,7 @@ import { benchGateway } from './gateway.js'
 import { benchSocketIo } from './socketio.js'
 import type { BenchWriterResult } from './writer.js'
 import { compiledEntry } from './compiled.js'
+import { WRITER_NODE_ARGS } from './writer-node-args.js'
 import { benchGroup } from './group.js'
 import { benchIdleSockets } from './idle-sockets.js'
 import { defaultWorkerCount } from './load.js'
@@ -89,7 +90,7 @@ if (only.has('writer')) {
   process.stderr.write('message-writer ...\n')
   // Its own process, compiled as the apps are (compiled.ts): the writer and
   // its bare-consumer ceiling run in it, and its CPU is theirs.
-  const child = spawnSync(process.execPath, [...await compiledEntry('bench/writer.ts'), process.env.BENCH_WRITER_MESSAGES ?? '100000'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 })
+  const child = spawnSync(process.execPath, [...WRITER_NODE_ARGS, ...await compiledEntry('bench/writer.ts'), process.env.BENCH_WRITER_MESSAGES ?? '100000'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 })
   if (child.status !== 0) throw new Error(`bench/writer.ts exited with ${child.status}`)
   const writer = JSON.parse(child.stdout) as BenchWriterResult
   results.writer = writer

@@ -10,6 +10,7 @@ import { GatewayConfig, checkAuthUrl } from '@metadome/chat-gateway/config'
 import { loadConfig } from '@metadome/config'
 import { WriterConfig } from '@metadome/message-writer/config'
 import { WebConfig } from '@metadome/web/config'
+import { WRITER_NODE_ARGS } from '../../bench/writer-node-args.js'
 
 // A static test of deploy/: no Docker engine or cluster runs here, so the
 // compose file, the Kubernetes manifests and the Dockerfile are read as data
@@ -107,6 +108,10 @@ t.test('Dockerfile: one target per app, Node 24, non-root, production dependenci
       t.match(source?.args ?? '', /--omit=dev/, `${app}: node_modules of stage ${from} hold production dependencies only`)
     }
   }
+
+  // The benches measure the writer with the flags its image runs it with.
+  const writerEnv = chain(stages, 'message-writer').flatMap((s) => s.instructions).filter((i) => i.op === 'ENV' && i.args.startsWith('NODE_OPTIONS=')).at(-1)?.args
+  t.equal(writerEnv, `NODE_OPTIONS=${WRITER_NODE_ARGS.join(' ')}`, 'message-writer runs with the V8 flags of bench/writer-node-args.ts')
 
   const entrypoint = readFileSync(join(deploy, 'docker-entrypoint.sh'), 'utf8')
   t.match(entrypoint, /exec "\$@"\s*$/, 'the entrypoint execs the command, so node gets SIGTERM itself')
