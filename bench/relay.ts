@@ -54,8 +54,13 @@ async function runRelayServer (): Promise<void> {
   })
   const wss = new WebSocketServer({ server, perMessageDeflate: false })
   wss.on('connection', (ws, req) => {
-    const userId = new URL(req.url ?? '/', 'http://relay').searchParams.get('user') ?? ''
+    // The chat workload names its user in the URL. The idle-socket storm sends
+    // the gateway's form (a bearer "token", here the user id itself, never
+    // checked) and waits for a `ready` frame, as it does from the gateway.
+    const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')
+    const userId = bearer?.[1] ?? new URL(req.url ?? '/', 'http://relay').searchParams.get('user') ?? ''
     const sub = nc.subscribe(`${prefix}.u.${userId}`, { callback: (_err, msg) => { ws.send(msg.data) } })
+    if (bearer !== null) ws.send('{"type":"ready"}')
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { to: string }
       nc.publish(`${prefix}.u.${frame.to}`, data as Buffer)
@@ -63,7 +68,8 @@ async function runRelayServer (): Promise<void> {
     ws.on('close', () => { sub.unsubscribe() })
     ws.on('error', () => {})
   })
-  server.listen(0, '127.0.0.1', () => {
+  // The gateways' accept queue (libs/service start-server), so that a storm meets the same kernel.
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
     const address = server.address()
     process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : 0}\n`)
   })
@@ -78,6 +84,12 @@ async function runRelayServer (): Promise<void> {
 export async function natsCpuSeconds (): Promise<Record<string, number>> {
   const nats = await processCpuSeconds('nats-server')
   return nats === undefined ? {} : { 'nats-server': nats }
+}
+
+/** One bare relay (see runRelayServer) on a NATS prefix of its own, with its CPU seconds and RSS from `/stats`. */
+export async function startRelay (natsUrl = testNatsUrl()): Promise<ServerProcess & { stats: () => Promise<{ rss: number, cpuSeconds: number }> }> {
+  const relay = await spawnListening(fileURLToPath(import.meta.url), { ...process.env, RELAY_SERVER: '1', NATS_URL: natsUrl, RELAY_PREFIX: `relay${randomBytes(4).toString('hex')}` })
+  return { ...relay, stats: async () => (await (await fetch(`http://127.0.0.1:${relay.port}/stats`)).json()) as { rss: number, cpuSeconds: number } }
 }
 
 /** The bare relay ceiling: `servers` relays on one NATS prefix, senders on the first, recipients on the last. */

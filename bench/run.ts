@@ -106,9 +106,11 @@ if (only.has('idle')) {
   const idle = await benchIdleSockets({ sockets, log })
   results.idleSockets = idle
   rows.push([`gateway RSS per idle socket (${n(idle.sockets)})`, '', `${n(idle.rssBytesPerSocket / 1024, 1)} KiB`, `heap ${n(idle.heapBytesPerSocket / 1024, 1)} KiB; target <= 6 KiB`])
-  rows.push(['connects/s, all at once', '', n(idle.connectPerSecond), `after a restart ${n(idle.reconnectPerSecond)}/s; target >= 5,000/s`])
-  rows.push(['  CPU per connect (gateway, nats-server)', '', `${n(idle.cpuMicrosPerConnect)} µs`, `${n(idle.natsMicrosPerConnect)} µs`])
-  rows.push(['  clients\' CPU per connect (same cores)', '', `${n(idle.clientMicrosPerConnect)} µs`, `after a restart ${n(idle.clientMicrosPerReconnect)} µs`])
+  const c = idle.ceiling
+  rows.push(['connects/s, all at once', n(c.connectPerSecond), n(idle.connectPerSecond), `${pct(idle.connectPerSecond, c.connectPerSecond)}; after a restart ${n(idle.reconnectPerSecond)}/s; target >= 5,000/s`])
+  rows.push(['  CPU per connect (server, nats-server)', `${n(c.cpuMicrosPerConnect)} µs, ${n(c.natsMicrosPerConnect)} µs`, `${n(idle.cpuMicrosPerConnect)} µs, ${n(idle.natsMicrosPerConnect)} µs`, `server ${(idle.cpuMicrosPerConnect / c.cpuMicrosPerConnect).toFixed(1)}×`])
+  rows.push(['  CPU per connect (message-writer, PostgreSQL)', '', `${n(idle.writerMicrosPerConnect)} µs, ${n(idle.postgresMicrosPerConnect)} µs`, ''])
+  rows.push(['  clients\' CPU per connect (same cores)', `${n(c.clientMicrosPerConnect)} µs`, `${n(idle.clientMicrosPerConnect)} µs`, `after a restart ${n(idle.clientMicrosPerReconnect)} µs`])
   rows.push(['  delivered to sampled idle users', '', `${idle.delivered} of ${idle.sampled}`, ''])
 }
 
