@@ -7,3 +7,6 @@ export { createService, type Service, type ServiceOptions } from './create-servi
 export { openapi, bearerSecurity, type OpenApiOptions } from './openapi.js'
 export { Semaphore } from './semaphore.js'
 export { failpoint, parseFailpoints } from './failpoints.js'
+// Every app is built with helmet (createService): its route option
+// (`helmet: false`) and `reply.helmet()` are typed where apps declare routes.
+export type { FastifyHelmetOptions } from '@fastify/helmet'

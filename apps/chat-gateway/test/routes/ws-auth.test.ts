@@ -16,6 +16,17 @@ t.test('a socket with a valid Bearer token gets ready with its user id', async (
   socket.close()
 })
 
+t.test('a plain GET of the WebSocket endpoint is a 426 with the security headers every answer carries', async (t) => {
+  const gw = await build(t)
+  const res = await gw.app.inject('/v1/ws')
+  t.equal(res.statusCode, 426)
+  t.equal(res.headers.upgrade, 'websocket')
+  t.equal(res.json().error.code, 'bad_request')
+  t.equal(res.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  t.equal(res.headers['x-frame-options'], 'DENY')
+})
+
 t.test('a browser authenticates with a first auth frame and gets ready with its ref', async (t) => {
   const jwks = await startJwksServer(t)
   const gw = await build(t, { AUTH_URL: jwks.url })
